@@ -1,0 +1,94 @@
+"""The answer for one case (SPEC section 5) and how it is computed.
+
+``decide`` is the library's front door: cases in, answers out. It grounds the
+knowledge base once per batch of cases, and asks what is missing only for the
+denied ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .abduce import alternatives, required_operations, why_nothing_is_missing
+from .cases import Case, LoadedCase
+from .engine import Engine
+from .explain import build_explanation
+from .kb import KnowledgeBase, default_kb_dir
+
+__all__ = ["Answer", "decide", "engine_for"]
+
+
+@dataclass
+class Answer:
+    id: str
+    determination: str
+    criteria: list[str]
+    non_indications: list[str]
+    advisories: list[str]
+    explanation: dict
+    missing: list[dict] = field(default_factory=list)
+    required: list[dict] = field(default_factory=list)
+    # Why `missing` is empty for a denied case (SPEC section 4), when it was computed.
+    why_nothing_missing: list[dict] | None = None
+
+    def to_json(self) -> dict:
+        """The JSON answer of SPEC section 5 (plus ``why_nothing_missing`` when that applies)."""
+        out = {
+            "id": self.id,
+            "determination": self.determination,
+            "criteria": self.criteria,
+            "non_indications": self.non_indications,
+            "advisories": self.advisories,
+            "explanation": self.explanation,
+            "missing": self.missing,
+            "required": self.required,
+        }
+        if self.why_nothing_missing is not None:
+            out["why_nothing_missing"] = self.why_nothing_missing
+        return out
+
+
+@lru_cache(maxsize=8)
+def _engine(directory: Path) -> Engine:
+    return Engine(KnowledgeBase(directory))
+
+
+def engine_for(kb: str | Path | None = None) -> Engine:
+    """The (cached) engine for a knowledge-base directory; the shipped kb/ by default."""
+    return _engine(Path(kb).resolve() if kb is not None else default_kb_dir().resolve())
+
+
+def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
+           missing: bool = True) -> list[Answer]:
+    """Answers for ``cases``, in order. ``missing=False`` skips the abduction."""
+    engine = engine_for(kb)
+    knowledge = engine.kb
+    plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
+    kinds = {cid: c.kind for cid, c in knowledge.criteria.items()}
+    rank = {cid: c.rank for cid, c in knowledge.criteria.items()}
+    answers: list[Answer] = []
+    evaluated = engine.evaluate(plain)
+    for case, atoms in zip(plain, evaluated):
+        reported = sorted(atoms.reported, key=rank.__getitem__)
+        answers.append(Answer(
+            id=case.id,
+            determination=atoms.determination,
+            criteria=[c for c in reported if kinds[c] in ("applicability", "indication")],
+            non_indications=[c for c in reported if kinds[c] == "non_indication"],
+            advisories=[c for c in reported if kinds[c] == "advisory"],
+            explanation=build_explanation(atoms, knowledge),
+        ))
+    if missing:
+        denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
+        found = engine.abduce([plain[i] for i in denied])
+        for i, alts in zip(denied, found):
+            answer, atoms = answers[i], evaluated[i]
+            answer.missing = alternatives(alts, plain[i], set(atoms.reported), knowledge)
+            answer.required = required_operations(answer.missing)
+            if not answer.missing:
+                answer.why_nothing_missing = why_nothing_is_missing(
+                    atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+    return answers

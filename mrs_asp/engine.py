@@ -1,0 +1,133 @@
+"""Grounding and solving: many cases per grounding, one solver call per batch.
+
+``evaluate`` grounds the knowledge base once for a whole batch of cases (every
+predicate carries its case number) and reads the single answer set: the KB is
+stratified for an evaluation, so grounding decides it and the solver only
+reports it. ``abduce`` grounds once per batch too, with ``abduce(Case)``
+declared external; it then switches one case on at a time and lets clingo
+enumerate that case's subset-minimal fillings (domain heuristics, domRec).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import clingo
+from clingo import Function, Number, Symbol, TruthValue
+
+from .cases import Case
+from .facts import case_facts
+from .kb import KnowledgeBase
+
+__all__ = ["Atoms", "Engine", "EVALUATE_BATCH", "ABDUCE_BATCH"]
+
+EVALUATE_BATCH = 2000
+ABDUCE_BATCH = 200
+
+_ABDUCTION_OPTIONS = ["--heuristic=Domain", "--enum-mode=domRec", "--models=0"]
+
+
+@dataclass
+class Atoms:
+    """What the knowledge base derived for one case (shown atoms, case argument dropped)."""
+
+    determination: str = ""
+    reported: list[str] = field(default_factory=list)
+    shown: list[tuple[str, str]] = field(default_factory=list)       # (node, parent)
+    cites: list[tuple[str, Symbol]] = field(default_factory=list)    # (node, ptr term)
+    status: dict[str, str] = field(default_factory=dict)
+    beyond_filling: list[tuple[str, Symbol]] = field(default_factory=list)
+    unreachable: bool = False
+
+
+def _add_facts(ctl: clingo.Control, cases: Sequence[Case]) -> None:
+    with ctl.backend() as backend:
+        add_atom, add_rule = backend.add_atom, backend.add_rule
+        for number, case in enumerate(cases):
+            for symbol in case_facts(number, case):
+                add_rule([add_atom(symbol)])
+
+
+class Engine:
+    """Decides cases against one knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    # -- evaluation -------------------------------------------------------------
+    def evaluate(self, cases: Sequence[Case]) -> list[Atoms]:
+        out: list[Atoms] = []
+        for start in range(0, len(cases), EVALUATE_BATCH):
+            out.extend(self._evaluate_batch(cases[start:start + EVALUATE_BATCH]))
+        return out
+
+    def _evaluate_batch(self, cases: Sequence[Case]) -> list[Atoms]:
+        ctl = self.kb.control("evaluate")
+        _add_facts(ctl, cases)
+        ctl.ground([("base", [])])
+        result = [Atoms() for _ in cases]
+        with ctl.solve(yield_=True) as handle:
+            model = handle.model()
+            if model is None:  # cannot happen with a stratified KB; say so if it does
+                raise RuntimeError("the knowledge base has no answer set for this batch")
+            symbols = model.symbols(shown=True)
+        for s in symbols:
+            args = s.arguments
+            atoms = result[args[0].number]
+            name = s.name
+            if name == "reported":
+                atoms.reported.append(args[1].name)
+            elif name == "shown":
+                atoms.shown.append((args[1].name, args[2].name))
+            elif name == "cites":
+                atoms.cites.append((args[1].name, args[2]))
+            elif name == "status":
+                atoms.status[args[1].name] = args[2].name
+            elif name == "determination":
+                atoms.determination = args[1].name
+            elif name == "beyond_filling":
+                atoms.beyond_filling.append((args[1].name, args[2]))
+            elif name == "unreachable":
+                atoms.unreachable = True
+        return result
+
+    # -- abduction --------------------------------------------------------------
+    def abduce(self, cases: Sequence[Case]) -> list[list[tuple[list[Symbol], list[str]]]]:
+        """For each case, every subset-minimal set of fillings that approves it.
+
+        Each alternative is (fill terms, criteria reported once filled).
+        """
+        out: list[list[tuple[list[Symbol], list[str]]]] = []
+        for start in range(0, len(cases), ABDUCE_BATCH):
+            out.extend(self._abduce_batch(cases[start:start + ABDUCE_BATCH]))
+        return out
+
+    def _abduce_batch(self, cases: Sequence[Case]):
+        ctl = self.kb.control("abduce", _ABDUCTION_OPTIONS)
+        _add_facts(ctl, cases)
+        switches = [Function("abduce", [Number(n)]) for n in range(len(cases))]
+        with ctl.backend() as backend:
+            for switch in switches:
+                backend.add_external(backend.add_atom(switch), TruthValue.False_)
+        ctl.ground([("base", [])])
+        result = []
+        for switch in switches:
+            ctl.assign_external(switch, True)
+            alternatives: list[tuple[list[Symbol], list[str]]] = []
+
+            def on_model(model: clingo.Model) -> None:
+                fills: list[Symbol] = []
+                achieved: list[str] = []
+                for s in model.symbols(shown=True):
+                    if s.name == "fill":
+                        fills.append(s.arguments[1])
+                    elif s.name == "achieved":
+                        achieved.append(s.arguments[1].name)
+                alternatives.append((fills, achieved))
+
+            ctl.solve(on_model=on_model)
+            ctl.assign_external(switch, False)
+            result.append(alternatives)
+        return result

@@ -1,0 +1,150 @@
+"""Finding and reading a knowledge base (a directory of ``*.lp`` files).
+
+The files are parsed once per process into clingo ASTs and replayed into each
+new ``Control``; the criteria (ids, kinds, guideline words) and the shape of
+the indication tree are read from the knowledge base itself, never from
+Python tables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import clingo
+from clingo import ast
+
+__all__ = ["Criterion", "KnowledgeBase", "KnowledgeBaseError", "default_kb_dir"]
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge base cannot be found or does not parse."""
+
+
+def default_kb_dir() -> Path:
+    """``$MRS_ASP_KB``, else the ``kb/`` shipped in the package, else the repo's ``kb/``."""
+    env = os.environ.get("MRS_ASP_KB")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "kb", here.parent / "kb"):
+        if (candidate / "mrs.lp").is_file():
+            return candidate
+    raise KnowledgeBaseError(f"no knowledge base found beside {here}; pass --kb DIR")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    kind: str  # applicability, indication, non_indication, advisory
+    text: str
+    rank: int  # position in reading order (guideline order)
+
+
+# Layer numbers (the file name's leading digit, see kb/mrs.lp): the explanation
+# layer (7x) is not needed when asking what is missing.
+_EXPLANATION_LAYER = "7"
+
+
+@dataclass
+class KnowledgeBase:
+    directory: Path
+    _statements: dict[str, list[ast.AST]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory)
+        if not self.directory.is_dir():
+            raise KnowledgeBaseError(f"{self.directory}: not a knowledge-base directory")
+        if not self.files:
+            raise KnowledgeBaseError(f"{self.directory}: no layer files (NN_name.lp)")
+
+    @cached_property
+    def files(self) -> list[Path]:
+        """The layer files, in reading order (``NN_name.lp``)."""
+        return sorted(p for p in self.directory.glob("*.lp") if p.name[:1].isdigit())
+
+    def statements(self, mode: str) -> list[ast.AST]:
+        """Parsed statements for ``evaluate`` (all layers) or ``abduce`` (no explanation)."""
+        if mode not in self._statements:
+            files = self.files if mode == "evaluate" else [
+                p for p in self.files if not p.name.startswith(_EXPLANATION_LAYER)]
+            statements: list[ast.AST] = []
+            messages: list[str] = []
+
+            def logger(code: clingo.MessageCode, message: str) -> None:
+                messages.append(message.strip())
+
+            try:
+                ast.parse_files([str(p) for p in files], statements.append, logger=logger)
+            except RuntimeError as exc:
+                detail = "; ".join(messages) or str(exc)
+                raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
+            self._statements[mode] = statements
+        return self._statements[mode]
+
+    def control(self, mode: str, arguments: list[str] | None = None) -> clingo.Control:
+        """A fresh ``Control`` holding the knowledge base (not yet grounded)."""
+        ctl = clingo.Control(["--warn=none", *(arguments or [])])
+        with ast.ProgramBuilder(ctl) as builder:
+            for statement in self.statements(mode):
+                builder.add(statement)
+        return ctl
+
+    @cached_property
+    def _tables(self) -> tuple[dict[str, Criterion], dict[str, str], dict[str, list[str]]]:
+        ctl = self.control("evaluate")
+        ctl.ground([("base", [])])
+        raw: list[tuple[str, str, str]] = []
+        nodes: dict[str, str] = {}
+        parts: dict[str, list[tuple[int, str]]] = {}
+        for atom in ctl.symbolic_atoms:
+            s = atom.symbol
+            if s.name == "criterion" and len(s.arguments) == 3:
+                raw.append((str(s.arguments[0]), str(s.arguments[1]), s.arguments[2].string))
+            elif s.name == "node" and len(s.arguments) == 2:
+                nodes[str(s.arguments[0])] = str(s.arguments[1])
+            elif s.name == "part" and len(s.arguments) == 3:
+                parts.setdefault(str(s.arguments[0]), []).append(
+                    (s.arguments[1].number, str(s.arguments[2])))
+        children = {n: [c for _, c in sorted(ps)] for n, ps in parts.items()}
+        # Reading order: applies, the indication tree depth-first, then the rest by kind.
+        order: list[str] = []
+
+        def visit(node: str) -> None:
+            if node not in order:
+                order.append(node)
+            for child in children.get(node, ()):
+                visit(child)
+
+        visit("applies")
+        visit("indicated")
+        kinds = ("applicability", "indication", "non_indication", "advisory")
+        for kind in kinds:
+            for cid, k, _ in raw:
+                if k == kind and cid not in order:
+                    order.append(cid)
+        rank = {cid: i for i, cid in enumerate(order)}
+        criteria = {cid: Criterion(cid, kind, text, rank.get(cid, len(rank)))
+                    for cid, kind, text in raw}
+        return criteria, nodes, children
+
+    @property
+    def criteria(self) -> dict[str, Criterion]:
+        """Every criterion by id, with its kind and guideline words."""
+        return self._tables[0]
+
+    @property
+    def nodes(self) -> dict[str, str]:
+        """Inner nodes of the indication tree: id -> 'all' | 'any'."""
+        return self._tables[1]
+
+    @property
+    def parts(self) -> dict[str, list[str]]:
+        """Parts of each inner node, in the guideline's order."""
+        return self._tables[2]
+
+    def ids(self, kind: str) -> list[str]:
+        return sorted((c.id for c in self.criteria.values() if c.kind == kind),
+                      key=lambda cid: self.criteria[cid].rank)

@@ -1,0 +1,113 @@
+"""Reporting: answers as text for people, as JSON lines for programs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .abduce import describe_operation
+from .answer import Answer
+from .kb import KnowledgeBase
+
+__all__ = ["answer_json", "answer_text", "missing_text", "value_at"]
+
+_STATUS = {"met": "met", "not_met": "not met", "not_documented": "not documented"}
+
+
+def answer_json(answer: Answer) -> str:
+    return json.dumps(answer.to_json(), ensure_ascii=False)
+
+
+def value_at(raw: dict, pointer: str) -> Any:
+    node: Any = raw
+    for part in pointer.strip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _label(node: dict, kind: str) -> str:
+    if kind == "non_indication":
+        return "HOLDS, denies" if node["holds"] else "blocked"
+    return _STATUS.get(node["status"], node["status"])
+
+
+def _tree(node: dict, kb: KnowledgeBase, raw: dict | None, prefix: str, last: bool,
+          root: bool, lines: list[str]) -> None:
+    kind = kb.criteria[node["criterion"]].kind
+    mark = "" if root else ("└─ " if last else "├─ ")
+    lines.append(f"{prefix}{mark}{node['criterion']} [{_label(node, kind)}] "
+                 f"\"{node['text']}\"")
+    inner = prefix + ("" if root else ("   " if last else "│  "))
+    for pointer in node["evidence"]:
+        shown = ""
+        if raw is not None:
+            value = value_at(raw, pointer)
+            if value is not None:
+                shown = " = " + json.dumps(value, ensure_ascii=False)
+        lines.append(f"{inner}    evidence {pointer}{shown}")
+    for i, child in enumerate(node["children"]):
+        _tree(child, kb, raw, inner, i == len(node["children"]) - 1, False, lines)
+
+
+def answer_text(answer: Answer, kb: KnowledgeBase, raw: dict | None = None,
+                title: str | None = None) -> str:
+    lines = [f"{answer.id}: {answer.determination.upper().replace('_', ' ')}"]
+    if title:
+        lines.append(f"  {title}")
+    body: list[str] = []
+    _tree(answer.explanation, kb, raw, "  ", True, True, body)
+    lines += body
+    if answer.advisories:
+        lines.append("  advisories (they do not change the determination):")
+        for cid in answer.advisories:
+            lines.append(f"    - {cid}: \"{kb.criteria[cid].text}\"")
+    if answer.determination == "denied":
+        lines += missing_text(answer).splitlines()[1:]
+    return "\n".join(lines)
+
+
+def missing_text(answer: Answer) -> str:
+    """What is missing to approve, grouped for a reviewer."""
+    head = f"{answer.id}: {answer.determination.upper().replace('_', ' ')}"
+    if answer.determination != "denied":
+        return head + "\n  nothing is missing."
+    lines = [head]
+    if not answer.missing:
+        if answer.why_nothing_missing is None:
+            return head
+        lines.append("  no documentation can make this request meet the guideline:")
+        for reason in answer.why_nothing_missing:
+            evidence = ", ".join(reason["evidence"])
+            lines.append(f"    - {reason['text']}" + (f" [{evidence}]" if evidence else ""))
+        return "\n".join(lines)
+    required = answer.required
+    req_keys = {json.dumps(op, sort_keys=True) for op in required}
+    lines.append(f"  what is missing to approve ({len(answer.missing)} way"
+                 f"{'s' if len(answer.missing) != 1 else ''}):")
+    if required:
+        lines.append("  document all of:")
+        for op in required:
+            lines.append(f"    - {describe_operation(op)}")
+    rest = []
+    for alt in answer.missing:
+        ops = [op for op in alt["patch"] if json.dumps(op, sort_keys=True) not in req_keys]
+        effect = alt["text"].split(" -- ", 1)[1] if " -- " in alt["text"] else ""
+        if ops:
+            rest.append((ops, effect))
+    if rest:
+        lines.append("  and one of:" if required else "  document one of:")
+        for i, (ops, effect) in enumerate(rest, 1):
+            lines.append(f"    {i}. " + "; and ".join(describe_operation(op) for op in ops))
+            if effect:
+                lines.append(f"       -> {effect}")
+    elif required:
+        effect = answer.missing[0]["text"].split(" -- ", 1)
+        if len(effect) == 2:
+            lines.append(f"       -> {effect[1]}")
+    return "\n".join(lines)
