@@ -16,7 +16,7 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
-__all__ = ["Criterion", "KnowledgeBase", "KnowledgeBaseError", "default_kb_dir"]
+__all__ = ["Criterion", "KnowledgeBase", "KnowledgeBaseError", "default_kb_dir", "layer_files"]
 
 
 class KnowledgeBaseError(Exception):
@@ -33,6 +33,26 @@ def default_kb_dir() -> Path:
         if (candidate / "mrs.lp").is_file():
             return candidate
     raise KnowledgeBaseError(f"no knowledge base found beside {here}; pass --kb DIR")
+
+
+def layer_files(directory: Path) -> list[Path]:
+    """The layer files of a KB directory (``NN_name.lp``), in reading order.
+
+    A variant directory (an amendment a policy author proposes) holds a file
+    ``extends`` naming its base directory, relative to itself, and only the
+    layer files it changes: a same-named file replaces the base's, a new one
+    is added in order.
+    """
+    directory = Path(directory)
+    files: dict[str, Path] = {}
+    extends = directory / "extends"
+    if extends.is_file():
+        base = (directory / extends.read_text().strip()).resolve()
+        if base == directory.resolve() or not base.is_dir():
+            raise KnowledgeBaseError(f"{extends}: expected the path of a base KB directory")
+        files.update((p.name, p) for p in layer_files(base))
+    files.update((p.name, p) for p in directory.glob("*.lp") if p.name[:1].isdigit())
+    return [files[name] for name in sorted(files)]
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,7 @@ class KnowledgeBase:
     @cached_property
     def files(self) -> list[Path]:
         """The layer files, in reading order (``NN_name.lp``)."""
-        return sorted(p for p in self.directory.glob("*.lp") if p.name[:1].isdigit())
+        return layer_files(self.directory)
 
     def statements(self, mode: str) -> list[ast.AST]:
         """Parsed statements for ``evaluate`` (all layers) or ``abduce`` (no explanation)."""
