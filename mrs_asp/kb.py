@@ -63,9 +63,10 @@ class Criterion:
     rank: int  # position in reading order (guideline order)
 
 
-# Layer numbers (the file name's leading digit, see kb/mrs.lp): the explanation
-# layer (7x) is not needed when asking what is missing.
-_EXPLANATION_LAYER = "7"
+# Layers by the file name's leading digit (see kb/mrs.lp). Asking what is
+# missing needs no explanation (7x); the policy checks need neither the
+# explanation nor the abduction (8x).
+_MODES = {"evaluate": (), "abduce": ("7",), "check": ("7", "8")}
 
 
 @dataclass
@@ -86,10 +87,10 @@ class KnowledgeBase:
         return layer_files(self.directory)
 
     def statements(self, mode: str) -> list[ast.AST]:
-        """Parsed statements for ``evaluate`` (all layers) or ``abduce`` (no explanation)."""
+        """Parsed statements for a mode: ``evaluate``, ``abduce`` or ``check``."""
         if mode not in self._statements:
-            files = self.files if mode == "evaluate" else [
-                p for p in self.files if not p.name.startswith(_EXPLANATION_LAYER)]
+            skipped = _MODES[mode]
+            files = [p for p in self.files if not p.name.startswith(skipped)]
             statements: list[ast.AST] = []
             messages: list[str] = []
 
