@@ -149,6 +149,115 @@ def regress(directory: Annotated[Path, typer.Argument(
         raise typer.Exit(1)
 
 
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+@app.command()
+def check(kb: KbOpt = None,
+          cases: Annotated[Optional[Path], typer.Option(
+              "--cases", help="Also report criterion coverage of this case library.",
+              show_default=False)] = None,
+          min_coverage: Annotated[Optional[float], typer.Option(
+              "--min-coverage", min=0.0, max=1.0,
+              help="With --cases: the share of criteria that must be seen both holding and "
+                   "failing (an error below it).", show_default=False)] = None,
+          format: FormatOpt = Format.text,
+          fail_on: Annotated[Severity, typer.Option(
+              "--fail-on", help="Exit 1 when a finding at or above this severity exists.")]
+          = Severity.error) -> None:
+    """Check the rules: lint of kb/, conflicts with witness cases, dead, masked and
+    redundant criteria over all valid cases, and (with --cases) library coverage."""
+    from .check import check_kb
+    from .findings import SEVERITIES, at_or_above
+    from .lint import lint_kb
+    engine = _engine(kb)
+    findings = lint_kb(engine.kb.directory)
+    if not any(f.kind == "parse_error" for f in findings):
+        findings += check_kb(engine.kb)
+    if cases is not None:
+        from .coverage import coverage_findings, library_coverage
+        errors: list[CaseError] = []
+        answers = [a for batch in _batches([cases], errors)
+                   for a in decide(batch, kb=kb, missing=False)]
+        if errors:
+            raise typer.Exit(2)
+        ids = sorted(engine.kb.criteria, key=lambda c: engine.kb.criteria[c].rank)
+        findings += coverage_findings(library_coverage(answers, ids), min_coverage)
+    findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
+    if format is Format.json:
+        typer.echo(json.dumps({"findings": [f.to_json() for f in findings]}, indent=2))
+    else:
+        for severity in reversed(SEVERITIES):
+            group = [f for f in findings if f.severity == severity]
+            if not group:
+                continue
+            typer.echo(f"{severity.upper()} ({len(group)})")
+            for f in group:
+                where = f" [{f.location}]" if f.location else ""
+                typer.echo(f"  {f.kind}: {f.message}{where}")
+        counts = {s: sum(f.severity == s for f in findings) for s in SEVERITIES}
+        typer.echo(", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES)))
+    if any(at_or_above(f.severity, fail_on.value) for f in findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def diff(old: Annotated[str, typer.Argument(
+             help="The current knowledge base: a directory, or a git revision of kb/ "
+                  "(HEAD~1, main, or REV:path).")],
+         new: Annotated[str, typer.Argument(help="The proposed knowledge base (same forms).")],
+         cases: Annotated[Optional[Path], typer.Argument(
+             help="Case library to replay (default: cases/ when it exists).",
+             show_default=False)] = None,
+         witnesses: Annotated[bool, typer.Option(
+             "--witnesses/--no-witnesses",
+             help="Also search all valid cases for ones the two versions decide differently.")]
+         = True,
+         format: FormatOpt = Format.text) -> None:
+    """Which decisions a change to the rules would flip: library cases, and generated
+    witness cases beyond the library."""
+    from .diff import diff_library, diff_witnesses, materialize
+    from .kb import KnowledgeBase
+    try:
+        tmp, (old_dir, new_dir) = materialize([old, new])
+    except KnowledgeBaseError as exc:
+        raise _fail(str(exc)) from None
+    with tmp:
+        old_engine, new_engine = _engine(old_dir), _engine(new_dir)
+        library = cases if cases is not None else (Path("cases") if Path("cases").is_dir()
+                                                   else None)
+        flips = []
+        n_cases = 0
+        if library is not None:
+            errors: list[CaseError] = []
+            loaded = [c for batch in _batches([library], errors) for c in batch]
+            if errors:
+                raise typer.Exit(2)
+            n_cases = len(loaded)
+            flips = diff_library(old_dir, new_dir, loaded)
+        found = diff_witnesses(old_engine.kb, new_engine.kb) if witnesses else []
+    if format is Format.json:
+        typer.echo(json.dumps({"old": old, "new": new, "library": [f.to_json() for f in flips],
+                               "witnesses": found}, indent=2))
+        return
+    if library is not None:
+        flipped = [f for f in flips if f.old != f.new]
+        typer.echo(f"{library}: {len(flipped)} of {n_cases} cases change determination, "
+                   f"{len(flips) - len(flipped)} more change criteria only")
+        for f in flips:
+            arrow = f"{f.old} -> {f.new}" if f.old != f.new else f"{f.old} (unchanged)"
+            typer.echo(f"  {f.id}: {arrow}; {' '.join(f.changed)}")
+    if witnesses:
+        typer.echo(f"beyond the library: {len(found)} generated case"
+                   f"{'s' if len(found) != 1 else ''} decided differently")
+        for w in found:
+            typer.echo(f"  {w['old']} -> {w['new']} via {' + '.join(w['path'])}: {w['brief']}"
+                       f"; {' '.join(w['changed'])}")
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a case (SPEC section 1)."""

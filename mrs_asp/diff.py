@@ -1,0 +1,176 @@
+"""What a change to the knowledge base would flip.
+
+``diff_library`` decides a case library under both versions and lists the
+cases whose determination or criteria change. ``diff_witnesses`` looks beyond
+the library: both versions are grounded side by side in one program (every
+predicate but the case facts renamed ``old__``/``new__``) with the case space
+of ``case_space.lp``, and clingo finds minimal cases the two decide
+differently.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import clingo
+from clingo import Function, ast
+
+from .answer import Answer, decide
+from .cases import Case, LoadedCase
+from .check import _CASE_PREDICATES, _brief, _space, indication_paths, witness_case
+from .kb import KnowledgeBase, KnowledgeBaseError
+
+__all__ = ["Flip", "resolve_kb", "diff_library", "diff_witnesses"]
+
+# The input contract (kb/00_case_facts.lp) is shared by both versions.
+_SHARED = _CASE_PREDICATES | {"case", "request_cpt", "request_region", "request_day"}
+
+
+def resolve_kb(spec: str, workdir: Path) -> Path:
+    """A KB directory, or a git revision of the repository's kb/ (``HEAD~1``,
+    ``main:kb``) materialized into ``workdir``."""
+    path = Path(spec)
+    if path.is_dir():
+        return path
+    revision, _, sub = spec.partition(":")
+    sub = sub or "kb"
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        listing = subprocess.run(["git", "-C", top, "ls-tree", "-r", "--name-only",
+                                  f"{revision}:{sub}"],
+                                 capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        raise KnowledgeBaseError(
+            f"{spec}: neither a knowledge-base directory nor a git revision of {sub}/") from None
+    target = workdir / revision.replace("/", "_").replace("~", "-").replace("^", "-")
+    for name in listing:
+        blob = subprocess.run(["git", "-C", top, "show", f"{revision}:{sub}/{name}"],
+                              capture_output=True, check=True).stdout
+        out = target / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(blob)
+    return target
+
+
+@dataclass
+class Flip:
+    id: str
+    source: str
+    old: str
+    new: str
+    changed: list[str] = field(default_factory=list)  # "+criterion" / "-criterion"
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "source": self.source, "old": self.old, "new": self.new,
+                "changed": self.changed}
+
+
+def _shown(answer: Answer) -> set[str]:
+    return set(answer.criteria) | set(answer.non_indications) | set(answer.advisories)
+
+
+def diff_library(old: Path, new: Path, cases: Sequence[LoadedCase]) -> list[Flip]:
+    """Library cases whose determination or reported criteria differ."""
+    before = decide(cases, kb=old, missing=False)
+    after = decide(cases, kb=new, missing=False)
+    flips = []
+    for loaded, a, b in zip(cases, before, after):
+        sa, sb = _shown(a), _shown(b)
+        if a.determination != b.determination or sa != sb:
+            changed = [f"-{c}" for c in sorted(sa - sb)] + [f"+{c}" for c in sorted(sb - sa)]
+            flips.append(Flip(loaded.id, loaded.source, a.determination, b.determination,
+                              changed))
+    return flips
+
+
+class _Rename(ast.Transformer):
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def _rename(self, term):
+        if term.ast_type == ast.ASTType.Pool:  # p(a;b) is a pool of p(a) and p(b)
+            return term.update(arguments=[self._rename(t) for t in term.arguments])
+        if term.ast_type == ast.ASTType.Function and term.name not in _SHARED:
+            return term.update(name=self.prefix + term.name)
+        return term
+
+    def visit_SymbolicAtom(self, node):  # noqa: N802 (clingo's AST names)
+        return node.update(symbol=self._rename(node.symbol))
+
+    def visit_Defined(self, node):  # noqa: N802
+        if node.name in _SHARED:
+            return node
+        return node.update(name=self.prefix + node.name)
+
+
+_QUESTION = """
+#external want(Old, New) : outcome(Old), outcome(New), Old != New.
+outcome(approved; denied).
+:- want(Old, New), not old__determination(0, Old).
+:- want(Old, New), not new__determination(0, New).
+#external via(Side, Criterion) : side(Side), leaf(Criterion).
+side(old; new).
+:- via(old, Criterion), not old__holds(0, Criterion).
+:- via(new, Criterion), not new__holds(0, Criterion).
+"""
+
+
+def diff_witnesses(old: KnowledgeBase, new: KnowledgeBase) -> list[dict]:
+    """Minimal cases the two versions decide differently: for each direction of
+    flip, one per indication path the approving version takes."""
+    ctl = clingo.Control(["--warn=none", "--opt-strategy=usc"])
+    skip = (ast.ASTType.ShowSignature, ast.ASTType.ShowTerm)
+    with ast.ProgramBuilder(ctl) as builder:
+        for prefix, kb in (("old__", old), ("new__", new)):
+            rename = _Rename(prefix)
+            for statement in kb.statements("check"):
+                if statement.ast_type not in skip:
+                    builder.add(rename(statement))
+        for statement in _space():
+            builder.add(statement)
+        leaves = {c for kb in (old, new) for p in indication_paths(kb) for c in p}
+        ast.parse_string(_QUESTION + "".join(f"leaf({c}).\n" for c in sorted(leaves)),
+                         builder.add)
+    ctl.ground([("base", [])])
+    found: list[dict] = []
+    seen: set[str] = set()
+    for before, after in (("denied", "approved"), ("approved", "denied")):
+        approving, side = (new, "new") if after == "approved" else (old, "old")
+        for path in indication_paths(approving):
+            switches = [Function("want", [Function(before), Function(after)])]
+            switches += [Function("via", [Function(side), Function(c)]) for c in path]
+            for s in switches:
+                ctl.assign_external(s, True)
+            models: list[list[clingo.Symbol]] = []
+            ctl.solve(on_model=lambda m: models.append(
+                [s for s in m.symbols(atoms=True) if s.name in _CASE_PREDICATES]))
+            for s in switches:
+                ctl.assign_external(s, False)
+            if not models:
+                continue
+            case = witness_case(models[-1], f"diff-witness-{len(found) + 1:03d}")
+            key = _brief(case)
+            if key in seen:
+                continue
+            seen.add(key)
+            # Confirm with the engine itself: both versions, as any user would run them.
+            a = decide([Case.model_validate(case)], kb=old.directory, missing=False)[0]
+            b = decide([Case.model_validate(case)], kb=new.directory, missing=False)[0]
+            if (a.determination, b.determination) != (before, after):
+                raise RuntimeError(f"diff witness not confirmed by the engine: {case}")
+            found.append({"case": case, "old": before, "new": after, "path": path,
+                          "brief": key,
+                          "changed": [f"-{c}" for c in sorted(_shown(a) - _shown(b))]
+                          + [f"+{c}" for c in sorted(_shown(b) - _shown(a))]})
+    return found
+
+
+def materialize(specs: Sequence[str]) -> tuple[tempfile.TemporaryDirectory, list[Path]]:
+    """Resolve OLD/NEW specs; the temporary directory holds git revisions."""
+    tmp = tempfile.TemporaryDirectory(prefix="mrs-asp-diff-")
+    return tmp, [resolve_kb(s, Path(tmp.name)) for s in specs]
