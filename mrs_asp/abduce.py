@@ -9,16 +9,17 @@ no filling can lift.
 
 from __future__ import annotations
 
+import copy
 import json
 
 from clingo import Symbol
 
-from .cases import Case, Findings, ForeignBody, Implant, Study
+from .cases import Case, Findings
 from .explain import pointer
 from .kb import KnowledgeBase
 
 __all__ = ["fill_operation", "alternatives", "required_operations", "why_nothing_is_missing",
-           "describe_operation"]
+           "describe_operation", "apply_patch"]
 
 
 def _value(term: Symbol):
@@ -47,28 +48,67 @@ def fill_operation(term: Symbol, case: Case) -> dict:
     raise ValueError(f"the knowledge base proposed an unknown filling: {term}")
 
 
+_LISTS = ("imaging", "implants", "foreign_bodies")
+
+
+def apply_patch(raw: dict, patch: list[dict]) -> dict:
+    """A copy of the case with one ``missing`` alternative applied.
+
+    The operations are RFC 6902 ``add`` operations written against the fields
+    themselves, as SPEC section 4 words them (``/findings/glioma``,
+    ``/imaging/-``). READING: where the case has no ``findings`` object or no
+    ``imaging`` array at all, the patch is applied as if the empty container
+    were there - strict RFC 6902 would refuse the operation, and the contract
+    does not ask for an extra operation that creates the container.
+    """
+    out = copy.deepcopy(raw)
+    for op in patch:
+        if op.get("op") != "add":
+            raise ValueError(f"only 'add' operations fill what is missing, got {op!r}")
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"][1:].split("/")]
+        node = out.setdefault(parts[0], [] if parts[0] in _LISTS else {})
+        for part in parts[1:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        last, value = parts[-1], copy.deepcopy(op["value"])
+        if len(parts) == 1:
+            out[last] = value
+        elif isinstance(node, list):
+            node.append(value) if last == "-" else node.insert(int(last), value)
+        else:
+            node[last] = value
+    return out
+
+
 def _key(op: dict) -> tuple[str, str]:
     return op["path"], json.dumps(op["value"], sort_keys=True)
 
 
-def _field_words(path: str) -> str:
-    parts = path.strip("/").split("/")
-    model = {"findings": Findings, "implants": Implant, "foreign_bodies": ForeignBody,
-             "imaging": Study}.get(parts[0])
-    info = model.model_fields.get(parts[-1]) if model is not None else None
-    words = (info.description or "").rstrip(".") if info is not None else ""
-    return f" ({words[:1].lower() + words[1:]})" if words else ""
-
-
-def describe_operation(op: dict) -> str:
+def describe_operation(op: dict, case: Case | None = None) -> str:
     """An operation in plain words, e.g. 'findings.glioma = true (known or ...)'."""
-    path = op["path"]
+    path, value = op["path"], op["value"]
     if path == "/imaging/-":
-        v = op["value"]
-        return (f"an inconclusive MRI of the {v['body_region']} dated {v['date']} "
+        return (f"an inconclusive MRI of the {value['body_region']} dated {value['date']} "
                 f"(appended to imaging)")
-    dotted = ".".join(path.strip("/").split("/"))
-    return f"{dotted} = {json.dumps(op['value'])}{_field_words(path)}"
+    parts = path.strip("/").split("/")
+    where = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
+    said = f"{where} = {json.dumps(value)}"
+    if parts[0] == "findings":
+        info = Findings.model_fields.get(parts[1])
+        words = (info.description or "").rstrip(".") if info is not None else ""
+        return f"{said} ({words[:1].lower() + words[1:]})" if words else said
+    if case is None:
+        return said
+    index = int(parts[1])
+    if parts[0] == "imaging":
+        study = case.imaging[index]
+        return f"{said} (the {study.modality} of the {study.body_region} dated {study.date})"
+    if parts[0] == "implants":
+        kind = case.implants[index].kind.replace("_", " ")
+        if parts[2] == "mr_status":
+            return f"{said} (the {kind} is MR-{value})"
+        return f"{said} (the {kind} is not metallic)"
+    location = case.foreign_bodies[index].location.replace("_", " ")
+    return f"{said} (the foreign body in the {location} is not metallic)"
 
 
 def alternatives(found: list[tuple[list[Symbol], list[str]]], case: Case,
@@ -84,7 +124,7 @@ def alternatives(found: list[tuple[list[Symbol], list[str]]], case: Case,
                   if criteria[c].kind == "non_indication"]
         effects = [f"meets {c} (\"{criteria[c].text}\")" for c in gained]
         effects += [f"lifts {c} (\"{criteria[c].text}\")" for c in lifted]
-        text = "document " + "; and ".join(describe_operation(op) for op in patch)
+        text = "document " + "; and ".join(describe_operation(op, case) for op in patch)
         if effects:
             text += " -- " + "; ".join(effects)
         out.append({"patch": patch, "text": text})

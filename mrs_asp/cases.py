@@ -13,11 +13,11 @@ pydantic or json exception escapes :func:`parse_case`, :func:`load_case` or
 Pointer conventions:
 
 * invalid JSON, an empty file, a non-object document, an unreadable or
-  missing file: pointer ``''`` (the whole document);
+  missing file: pointer ``''`` (the whole document, shown as
+  "(whole document)");
 * an unknown field: the pointer of that field (``/findings/colour``);
-* a missing required field: the pointer of the object that lacks it, with the
-  field named in the message (``/request: missing required field 'cpt'``;
-  ``'': missing required field 'id'`` for the top level);
+* a missing required field: the pointer of the field itself
+  (``/request/cpt: missing required field``);
 * a study dated after the request: ``/imaging/<i>/date``;
 * a duplicate id: ``/id`` of the later case.
 """
@@ -353,7 +353,7 @@ class CaseError(Exception):
         self.message = message
 
     def __str__(self) -> str:
-        return _one_line(f"{self.file}: {self.pointer or '/'}: {self.message}")
+        return _one_line(f"{self.file}: {self.pointer or '(whole document)'}: {self.message}")
 
     def __repr__(self) -> str:
         return f"CaseError({self.file!r}, {self.pointer!r}, {self.message!r})"
@@ -422,7 +422,7 @@ def _describe(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     if etype == "extra_forbidden":
         return loc, "unknown field"
     if etype == "missing":
-        return loc[:-1], f"missing required field {str(loc[-1])!r}" if loc else "missing"
+        return loc, "missing required field"
     if etype == "literal_error":
         return loc, f"expected one of {_one_of(ctx.get('expected', ''))}, got {got}"
     if etype == "case_date":

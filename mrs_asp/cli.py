@@ -96,7 +96,7 @@ def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
             out(answer_json(answer) + "\n")
     else:
         def emit(loaded, answer, knowledge):
-            out(answer_text(answer, knowledge, loaded.raw, loaded.case.title) + "\n\n")
+            out(answer_text(answer, knowledge, loaded.raw, loaded.case) + "\n\n")
     _run(paths, kb, not no_missing, emit)
 
 
@@ -110,7 +110,7 @@ def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None) 
             out(answer_json(answer) + "\n")
     else:
         def emit(loaded, answer, knowledge):
-            out(missing_text(answer) + "\n\n")
+            out(missing_text(answer, loaded.case) + "\n\n")
     _run(paths, kb, True, emit)
 
 
@@ -122,6 +122,7 @@ def regress(directory: Annotated[Path, typer.Argument(
             kb: KbOpt = None) -> None:
     """Run a case library against each case's `expected`; exit 1 on any mismatch."""
     from .regress import Outcome, compare, junit_xml
+    _engine(kb)
     if not directory.exists():
         raise _fail(f"{directory}: no such file or directory")
     started = time.perf_counter()

@@ -55,6 +55,10 @@ def layer_files(directory: Path) -> list[Path]:
     return [files[name] for name in sorted(files)]
 
 
+def _quiet(code: clingo.MessageCode, message: str) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class Criterion:
     id: str
@@ -107,7 +111,9 @@ class KnowledgeBase:
 
     def control(self, mode: str, arguments: list[str] | None = None) -> clingo.Control:
         """A fresh ``Control`` holding the knowledge base (not yet grounded)."""
-        ctl = clingo.Control(["--warn=none", *(arguments or [])])
+        # The solver's own notes (e.g. "domRec ignored: No domain atoms found" for a
+        # case no filling can approve) are not the user's business.
+        ctl = clingo.Control(["--warn=none", *(arguments or [])], logger=_quiet)
         with ast.ProgramBuilder(ctl) as builder:
             for statement in self.statements(mode):
                 builder.add(statement)

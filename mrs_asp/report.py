@@ -7,6 +7,7 @@ from typing import Any
 
 from .abduce import describe_operation
 from .answer import Answer
+from .cases import Case
 from .kb import KnowledgeBase
 
 __all__ = ["answer_json", "answer_text", "missing_text", "value_at"]
@@ -56,10 +57,10 @@ def _tree(node: dict, kb: KnowledgeBase, raw: dict | None, prefix: str, last: bo
 
 
 def answer_text(answer: Answer, kb: KnowledgeBase, raw: dict | None = None,
-                title: str | None = None) -> str:
+                case: Case | None = None) -> str:
     lines = [f"{answer.id}: {answer.determination.upper().replace('_', ' ')}"]
-    if title:
-        lines.append(f"  {title}")
+    if case is not None and case.title:
+        lines.append(f"  {case.title}")
     body: list[str] = []
     _tree(answer.explanation, kb, raw, "  ", True, True, body)
     lines += body
@@ -68,11 +69,11 @@ def answer_text(answer: Answer, kb: KnowledgeBase, raw: dict | None = None,
         for cid in answer.advisories:
             lines.append(f"    - {cid}: \"{kb.criteria[cid].text}\"")
     if answer.determination == "denied":
-        lines += missing_text(answer).splitlines()[1:]
+        lines += missing_text(answer, case).splitlines()[1:]
     return "\n".join(lines)
 
 
-def missing_text(answer: Answer) -> str:
+def missing_text(answer: Answer, case: Case | None = None) -> str:
     """What is missing to approve, grouped for a reviewer."""
     head = f"{answer.id}: {answer.determination.upper().replace('_', ' ')}"
     if answer.determination != "denied":
@@ -93,7 +94,7 @@ def missing_text(answer: Answer) -> str:
     if required:
         lines.append("  document all of:")
         for op in required:
-            lines.append(f"    - {describe_operation(op)}")
+            lines.append(f"    - {describe_operation(op, case)}")
     rest = []
     for alt in answer.missing:
         ops = [op for op in alt["patch"] if json.dumps(op, sort_keys=True) not in req_keys]
@@ -103,9 +104,10 @@ def missing_text(answer: Answer) -> str:
     if rest:
         lines.append("  and one of:" if required else "  document one of:")
         for i, (ops, effect) in enumerate(rest, 1):
-            lines.append(f"    {i}. " + "; and ".join(describe_operation(op) for op in ops))
+            lines.append(f"    {i}. " + "; and ".join(describe_operation(op, case) for op in ops))
             if effect:
-                lines.append(f"       -> {effect}")
+                together = "with the above, " if required else ""
+                lines.append(f"       -> {together}{effect}")
     elif required:
         effect = answer.missing[0]["text"].split(" -- ", 1)
         if len(effect) == 2:
