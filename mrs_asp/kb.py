@@ -36,23 +36,13 @@ def default_kb_dir() -> Path:
 
 
 def layer_files(directory: Path) -> list[Path]:
-    """The layer files of a KB directory (``NN_name.lp``), in reading order.
-
-    A variant directory (an amendment a policy author proposes) holds a file
-    ``extends`` naming its base directory, relative to itself, and only the
-    layer files it changes: a same-named file replaces the base's, a new one
-    is added in order.
-    """
-    directory = Path(directory)
-    files: dict[str, Path] = {}
-    extends = directory / "extends"
-    if extends.is_file():
-        base = (directory / extends.read_text().strip()).resolve()
-        if base == directory.resolve() or not base.is_dir():
-            raise KnowledgeBaseError(f"{extends}: expected the path of a base KB directory")
-        files.update((p.name, p) for p in layer_files(base))
-    files.update((p.name, p) for p in directory.glob("*.lp") if p.name[:1].isdigit())
-    return [files[name] for name in sorted(files)]
+    """The layer files of a KB directory (``NN_name.lp``), in reading order,
+    following a variant's ``extends`` file (see :func:`mrs_asp.lint.layer_files`)."""
+    from .lint import LayerError, layer_files as files_of
+    try:
+        return files_of(directory)
+    except LayerError as exc:
+        raise KnowledgeBaseError(str(exc)) from None
 
 
 def _quiet(code: clingo.MessageCode, message: str) -> None:
@@ -147,10 +137,22 @@ class KnowledgeBase:
 
         visit("applies")
         visit("indicated")
+        # The rest in the order the files state them.
+        # (clingo parses a list of files last to first: order by file, then line.)
+        file_rank = {str(p): i for i, p in enumerate(self.files)}
+        facts = [st for st in self.statements("evaluate")
+                 if st.ast_type == ast.ASTType.Rule and not st.body
+                 and st.head.ast_type == ast.ASTType.Literal
+                 and st.head.atom.ast_type == ast.ASTType.SymbolicAtom
+                 and st.head.atom.symbol.ast_type == ast.ASTType.Function
+                 and st.head.atom.symbol.name == "criterion"]
+        facts.sort(key=lambda st: (file_rank.get(st.location.begin.filename, -1),
+                                   st.location.begin.line))
+        stated = [str(st.head.atom.symbol.arguments[0]) for st in facts]
         kinds = ("applicability", "indication", "non_indication", "advisory")
         for kind in kinds:
-            for cid, k, _ in raw:
-                if k == kind and cid not in order:
+            for cid in stated + [c for c, _, _ in raw]:
+                if cid not in order and any(c == cid and k == kind for c, k, _ in raw):
                     order.append(cid)
         rank = {cid: i for i, cid in enumerate(order)}
         criteria = {cid: Criterion(cid, kind, text, rank.get(cid, len(rank)))
