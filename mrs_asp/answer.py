@@ -70,7 +70,7 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
     kinds = {cid: c.kind for cid, c in knowledge.criteria.items()}
     rank = {cid: c.rank for cid, c in knowledge.criteria.items()}
     answers: list[Answer] = []
-    evaluated = engine.evaluate(plain)
+    evaluated = engine.evaluate(plain, why=missing)
     for case, atoms in zip(plain, evaluated):
         reported = sorted(atoms.reported, key=rank.__getitem__)
         answers.append(Answer(

@@ -24,7 +24,7 @@ from .kb import KnowledgeBase
 __all__ = ["Atoms", "Engine", "EVALUATE_BATCH", "ABDUCE_BATCH"]
 
 EVALUATE_BATCH = 2000
-ABDUCE_BATCH = 200
+ABDUCE_BATCH = 25
 
 _ABDUCTION_OPTIONS = ["--heuristic=Domain", "--enum-mode=domRec", "--models=0"]
 
@@ -57,14 +57,16 @@ class Engine:
         self.kb = kb
 
     # -- evaluation -------------------------------------------------------------
-    def evaluate(self, cases: Sequence[Case]) -> list[Atoms]:
+    def evaluate(self, cases: Sequence[Case], why: bool = True) -> list[Atoms]:
+        """The answer atoms of each case; ``why=False`` skips the abduction layer
+        (it says why nothing is missing, which only the abduction needs)."""
         out: list[Atoms] = []
         for start in range(0, len(cases), EVALUATE_BATCH):
-            out.extend(self._evaluate_batch(cases[start:start + EVALUATE_BATCH]))
+            out.extend(self._evaluate_batch(cases[start:start + EVALUATE_BATCH], why))
         return out
 
-    def _evaluate_batch(self, cases: Sequence[Case]) -> list[Atoms]:
-        ctl = self.kb.control("evaluate")
+    def _evaluate_batch(self, cases: Sequence[Case], why: bool) -> list[Atoms]:
+        ctl = self.kb.control("evaluate" if why else "explain")
         _add_facts(ctl, cases)
         ctl.ground([("base", [])])
         result = [Atoms() for _ in cases]

@@ -57,10 +57,27 @@ class Criterion:
     rank: int  # position in reading order (guideline order)
 
 
-# Layers by the file name's leading digit (see kb/mrs.lp). Asking what is
-# missing needs no explanation (7x); the policy checks need neither the
-# explanation nor the abduction (8x).
-_MODES = {"evaluate": (), "abduce": ("7",), "check": ("7", "8")}
+# What each use of the KB loads: the layers it skips, by the file name's
+# leading digit (see kb/mrs.lp), and the #show signatures it keeps (None: all).
+# - evaluate: the answer and why nothing is missing (81), not the abduction (80);
+# - explain:  the answer alone, for --no-missing;
+# - abduce:   what is missing (80): no explanation (7x), and only the fillings
+#             are read back, so a model of a batch does not carry every answer;
+# - check:    the policy checks read the case facts themselves, nothing shown.
+_MODES: dict[str, tuple[tuple[str, ...], frozenset | None]] = {
+    "evaluate": (("80",), None),
+    "explain": (("8",), None),
+    "abduce": (("7", "81"), frozenset({("fill", 2), ("achieved", 2)})),
+    "check": (("7", "8"), frozenset()),
+}
+
+
+def _kept(statement: ast.AST, shown: frozenset | None) -> bool:
+    if shown is None:
+        return True
+    if statement.ast_type == ast.ASTType.ShowSignature:
+        return (statement.name, statement.arity) in shown
+    return statement.ast_type != ast.ASTType.ShowTerm
 
 
 @dataclass
@@ -81,9 +98,9 @@ class KnowledgeBase:
         return layer_files(self.directory)
 
     def statements(self, mode: str) -> list[ast.AST]:
-        """Parsed statements for a mode: ``evaluate``, ``abduce`` or ``check``."""
+        """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
         if mode not in self._statements:
-            skipped = _MODES[mode]
+            skipped, shown = _MODES[mode]
             files = [p for p in self.files if not p.name.startswith(skipped)]
             statements: list[ast.AST] = []
             messages: list[str] = []
@@ -96,7 +113,7 @@ class KnowledgeBase:
             except RuntimeError as exc:
                 detail = "; ".join(messages) or str(exc)
                 raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
-            self._statements[mode] = statements
+            self._statements[mode] = [st for st in statements if _kept(st, shown)]
         return self._statements[mode]
 
     def control(self, mode: str, arguments: list[str] | None = None) -> clingo.Control:
