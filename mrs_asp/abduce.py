@@ -15,7 +15,6 @@ import json
 from clingo import Symbol
 
 from .cases import Case, Findings
-from .explain import pointer
 from .kb import KnowledgeBase
 
 __all__ = ["fill_operation", "alternatives", "required_operations", "why_nothing_is_missing",
@@ -140,19 +139,19 @@ def required_operations(missing: list[dict]) -> list[dict]:
     return [op for op in missing[0]["patch"] if _key(op) in common]
 
 
-def why_nothing_is_missing(beyond: list[tuple[str, Symbol]], unreachable: bool,
+def why_nothing_is_missing(beyond: list[tuple[str, str | None]], unreachable: bool,
                            non_indications: list[str], kb: KnowledgeBase) -> list[dict]:
     """The documented facts no filling can lift, by criterion."""
     criteria = kb.criteria
     by_criterion: dict[str, list[str]] = {}
-    for criterion, term in beyond:
+    for criterion, ptr in beyond:
         relevant = (criterion in non_indications) or (
             unreachable and criteria.get(criterion) is not None
             and criteria[criterion].kind == "indication")
         if relevant:
             evidence = by_criterion.setdefault(criterion, [])
-            if term.name == "ptr":
-                evidence.append(pointer(term))
+            if ptr is not None:
+                evidence.append(ptr)
     reasons = []
     for criterion in sorted(by_criterion, key=lambda c: criteria[c].rank):
         kind = criteria[criterion].kind

@@ -36,10 +36,21 @@ class Atoms:
     determination: str = ""
     reported: list[str] = field(default_factory=list)
     shown: list[tuple[str, str]] = field(default_factory=list)       # (node, parent)
-    cites: list[tuple[str, Symbol]] = field(default_factory=list)    # (node, ptr term)
+    cites: list[tuple[str, str]] = field(default_factory=list)       # (node, JSON Pointer)
     status: dict[str, str] = field(default_factory=dict)
-    beyond_filling: list[tuple[str, Symbol]] = field(default_factory=list)
+    beyond_filling: list[tuple[str, str | None]] = field(default_factory=list)
     unreachable: bool = False
+
+
+def pointer_of(term: str) -> str | None:
+    """The text of a ``ptr(Part, ...)`` term as an RFC 6901 JSON Pointer:
+    ``ptr(implants,0,mr_status)`` -> ``/implants/0/mr_status``; other terms -> None.
+
+    The parts are the KB's own constants and numbers (no '/', '~' or ',' in them).
+    """
+    if not term.startswith("ptr("):
+        return None
+    return "/" + term[4:-1].replace(",", "/").replace('"', "")
 
 
 def _add_facts(ctl: clingo.Control, cases: Sequence[Case]) -> None:
@@ -75,22 +86,29 @@ class Engine:
             if model is None:  # cannot happen with a stratified KB; say so if it does
                 raise RuntimeError("the knowledge base has no answer set for this batch")
             symbols = model.symbols(shown=True)
-        for s in symbols:
-            args = s.arguments
-            atoms = result[args[0].number]
-            name = s.name
+        # One str() per atom, split by hand: several times faster than walking
+        # each Symbol's name and arguments through the C API. The shown atoms
+        # are flat but for the last argument of cites/3 and beyond_filling/3.
+        for text in map(str, symbols):
+            name, _, rest = text.partition("(")
+            number, _, rest = rest[:-1].partition(",")
+            atoms = result[int(number)]
             if name == "reported":
-                atoms.reported.append(args[1].name)
+                atoms.reported.append(rest)
             elif name == "shown":
-                atoms.shown.append((args[1].name, args[2].name))
+                node, _, parent = rest.partition(",")
+                atoms.shown.append((node, parent))
             elif name == "cites":
-                atoms.cites.append((args[1].name, args[2]))
+                node, _, term = rest.partition(",")
+                atoms.cites.append((node, pointer_of(term)))
             elif name == "status":
-                atoms.status[args[1].name] = args[2].name
+                node, _, status = rest.partition(",")
+                atoms.status[node] = status
             elif name == "determination":
-                atoms.determination = args[1].name
+                atoms.determination = rest
             elif name == "beyond_filling":
-                atoms.beyond_filling.append((args[1].name, args[2]))
+                node, _, term = rest.partition(",")
+                atoms.beyond_filling.append((node, pointer_of(term)))
             elif name == "unreachable":
                 atoms.unreachable = True
         return result

@@ -1,34 +1,22 @@
 """The explanation tree (SPEC section 3), assembled from what the KB chose.
 
 The knowledge base (kb/70_explanation.lp) decides which nodes are shown, under
-which parent, with which status and which evidence; this module only turns
-those atoms into the nested JSON object of SPEC section 5 and the pointer
-terms into RFC 6901 JSON Pointers.
+which parent, with which status and which evidence (as JSON Pointers, see
+engine.pointer_of); this module only nests them into the JSON object of SPEC
+section 5, in the guideline's order.
 """
 
 from __future__ import annotations
 
-from clingo import Symbol, SymbolType
-
 from .engine import Atoms
 from .kb import KnowledgeBase
 
-__all__ = ["pointer", "build_explanation", "walk"]
+__all__ = ["build_explanation", "walk"]
 
 
-def _part(term: Symbol) -> str:
-    if term.type is SymbolType.Number:
-        return str(term.number)
-    if term.type is SymbolType.String:
-        text = term.string
-    else:
-        text = term.name
-    return text.replace("~", "~0").replace("/", "~1")
-
-
-def pointer(term: Symbol) -> str:
-    """``ptr(implants, 0, mr_status)`` -> ``/implants/0/mr_status``."""
-    return "/" + "/".join(_part(a) for a in term.arguments)
+def _pointer_order(ptr: str) -> tuple:
+    """Document order: /imaging/2 before /imaging/10."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in ptr.split("/"))
 
 
 def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
@@ -36,9 +24,9 @@ def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
     children: dict[str, list[str]] = {}
     for node, parent in atoms.shown:
         children.setdefault(parent, []).append(node)
-    evidence: dict[str, list[Symbol]] = {}
-    for node, term in atoms.cites:
-        evidence.setdefault(node, []).append(term)
+    evidence: dict[str, list[str]] = {}
+    for node, ptr in atoms.cites:
+        evidence.setdefault(node, []).append(ptr)
 
     def visible_children(node: str) -> list[str]:
         out: list[str] = []
@@ -56,7 +44,7 @@ def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
             "holds": status == "met",
             "status": status,
             "text": criteria[node].text,
-            "evidence": [pointer(t) for t in sorted(evidence.get(node, ()))],
+            "evidence": sorted(evidence.get(node, ()), key=_pointer_order),
             "children": [render(c) for c in visible_children(node)],
         }
 
