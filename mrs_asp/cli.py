@@ -31,6 +31,7 @@ class Format(str, Enum):
 
 
 BATCH = 2000
+PARALLEL_BATCH = 500  # small enough that every worker gets work
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Case files (.json), case libraries (.jsonl, one case per line) or directories "
@@ -53,7 +54,7 @@ def _engine(kb: Path | None):
         raise _fail(str(exc)) from None
 
 
-def _batches(paths: list[Path], errors: list[CaseError]):
+def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH):
     """Valid cases in batches; each bad case is reported on stderr as it is met."""
     batch: list[LoadedCase] = []
     for item in iter_cases(paths):
@@ -62,19 +63,26 @@ def _batches(paths: list[Path], errors: list[CaseError]):
             sys.stderr.write(f"{item}\n")
             continue
         batch.append(item)
-        if len(batch) >= BATCH:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
         yield batch
 
 
-def _run(paths, kb, missing: bool, emit) -> None:
-    engine = _engine(kb)
+JobsOpt = Annotated[int, typer.Option(
+    "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per core).")]
+
+
+def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int) -> None:
+    from .run import default_jobs, rendered
+    _engine(kb)
     errors: list[CaseError] = []
-    for batch in _batches(paths, errors):
-        for loaded, answer in zip(batch, decide(batch, kb=kb, missing=missing)):
-            emit(loaded, answer, engine.kb)
+    jobs = jobs or default_jobs()
+    out = sys.stdout.write
+    for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH),
+                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs):
+        out(chunk)
     if errors:
         raise typer.Exit(2)
 
@@ -83,35 +91,20 @@ def _run(paths, kb, missing: bool, emit) -> None:
 def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
              no_missing: Annotated[bool, typer.Option(
                  "--no-missing", help="Skip computing what is missing for denied cases.")] = False,
-             kb: KbOpt = None) -> None:
+             kb: KbOpt = None, jobs: JobsOpt = 0) -> None:
     """Decide each case: determination, explanation, advisories, and what is missing.
 
     Exits 0 whatever the determinations, 2 if any case is bad input (the others are
     still answered).
     """
-    from .report import answer_json, answer_text
-    out = sys.stdout.write
-    if format is Format.json:
-        def emit(loaded, answer, knowledge):
-            out(answer_json(answer) + "\n")
-    else:
-        def emit(loaded, answer, knowledge):
-            out(answer_text(answer, knowledge, loaded.raw, loaded.case) + "\n\n")
-    _run(paths, kb, not no_missing, emit)
+    _run(paths, kb, not no_missing, "evaluate", format, jobs)
 
 
 @app.command()
-def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None) -> None:
+def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None,
+            jobs: JobsOpt = 0) -> None:
     """What documentation would turn each denied request into an approval."""
-    from .report import answer_json, missing_text
-    out = sys.stdout.write
-    if format is Format.json:
-        def emit(loaded, answer, knowledge):
-            out(answer_json(answer) + "\n")
-    else:
-        def emit(loaded, answer, knowledge):
-            out(missing_text(answer, loaded.case) + "\n\n")
-    _run(paths, kb, True, emit)
+    _run(paths, kb, True, "missing", format, jobs)
 
 
 @app.command()

@@ -10,7 +10,7 @@ from .answer import Answer
 from .cases import Case
 from .kb import KnowledgeBase
 
-__all__ = ["answer_json", "answer_text", "missing_text", "value_at"]
+__all__ = ["answer_json", "answer_text", "missing_text", "render", "value_at"]
 
 _STATUS = {"met": "met", "not_met": "not met", "not_documented": "not documented"}
 
@@ -113,3 +113,13 @@ def missing_text(answer: Answer, case: Case | None = None) -> str:
         if len(effect) == 2:
             lines.append(f"       -> {effect[1]}")
     return "\n".join(lines)
+
+
+def render(view: str, fmt: str, loaded, answer: Answer, kb: KnowledgeBase) -> str:
+    """One answer as the CLI prints it: ``view`` is ``evaluate`` or ``missing``,
+    ``fmt`` is ``text`` or ``json``."""
+    if fmt == "json":
+        return answer_json(answer) + "\n"
+    if view == "missing":
+        return missing_text(answer, loaded.case) + "\n\n"
+    return answer_text(answer, kb, loaded.raw, loaded.case) + "\n\n"

@@ -1,0 +1,60 @@
+"""Deciding a stream of cases in batches, on every core.
+
+The main process reads and validates cases and writes answers in input
+order; worker processes (forked, so they inherit the parsed knowledge base)
+ground, solve and render a batch each. A single batch is decided in-process,
+so one case pays no start-up of workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .answer import decide, engine_for
+from .cases import LoadedCase, parse_case
+from .report import render
+
+__all__ = ["rendered", "default_jobs"]
+
+
+def default_jobs() -> int:
+    """Every core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
+                  fmt: str) -> str:
+    answers = decide(batch, kb=kb, missing=missing)
+    knowledge = engine_for(kb).kb
+    return "".join(render(view, fmt, loaded, answer, knowledge)
+                   for loaded, answer in zip(batch, answers))
+
+
+def _work(task: tuple) -> str:
+    kb, missing, view, fmt, items = task
+    batch = [parse_case(text, source) for source, text in items]
+    return _render_batch(batch, kb, missing, view, fmt)
+
+
+def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: bool,
+             view: str, fmt: str, jobs: int = 1) -> Iterator[str]:
+    """The rendered answers of each batch, in order."""
+    batches = iter(batches)
+    first = list(itertools.islice(batches, 2))
+    if jobs <= 1 or len(first) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for batch in itertools.chain(first, batches):
+            yield _render_batch(batch, kb, missing, view, fmt)
+        return
+    tasks = ((kb, missing, view, fmt,
+              [(c.source, c.text if c.text is not None else c.case.model_dump_json())
+               for c in batch])
+             for batch in itertools.chain(first, batches))
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        yield from pool.imap(_work, tasks)
