@@ -26,8 +26,9 @@ from .kb import KnowledgeBase, KnowledgeBaseError
 
 __all__ = ["Flip", "resolve_kb", "diff_library", "diff_witnesses"]
 
-# The input contract (kb/00_case_facts.lp) is shared by both versions.
-_SHARED = _CASE_PREDICATES | {"case", "request_cpt", "request_region", "request_day"}
+# The input contract and its vocabulary (kb/00_case_facts.lp) are shared by both versions.
+_SHARED = _CASE_PREDICATES | {"case", "request_cpt", "request_region", "request_day",
+                              "boolean_finding"}
 
 
 def resolve_kb(spec: str, workdir: Path) -> Path:
