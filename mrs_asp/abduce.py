@@ -111,24 +111,26 @@ def describe_operation(op: dict, case: Case | None = None) -> str:
 
 
 def alternatives(found: list[tuple[list[Symbol], list[str]]], case: Case,
-                 reported: set[str], kb: KnowledgeBase) -> list[dict]:
-    """The answer's ``missing``: every alternative as {"patch", "text"}, smallest first."""
+                 reported: set[str], kb: KnowledgeBase
+                 ) -> tuple[list[dict], list[tuple[list[str], list[str]]]]:
+    """The answer's ``missing``: every alternative as {"patch", "text"}, smallest first;
+    and beside it, for each, the criteria it meets and the non-indications it lifts."""
     criteria = kb.criteria
     out = []
     for fills, achieved in found:
         patch = sorted((fill_operation(t, case) for t in fills), key=_key)
-        gained = [c for c in sorted(set(achieved) - reported, key=lambda c: criteria[c].rank)
-                  if c not in kb.nodes and criteria[c].kind == "indication"]
-        lifted = [c for c in sorted(reported - set(achieved), key=lambda c: criteria[c].rank)
-                  if criteria[c].kind == "non_indication"]
-        effects = [f"meets {c} (\"{criteria[c].text}\")" for c in gained]
-        effects += [f"lifts {c} (\"{criteria[c].text}\")" for c in lifted]
+        meets = [c for c in sorted(set(achieved) - reported, key=lambda c: criteria[c].rank)
+                 if c not in kb.nodes and criteria[c].kind == "indication"]
+        lifts = [c for c in sorted(reported - set(achieved), key=lambda c: criteria[c].rank)
+                 if criteria[c].kind == "non_indication"]
+        effects = [f"meets {c} (\"{criteria[c].text}\")" for c in meets]
+        effects += [f"lifts {c} (\"{criteria[c].text}\")" for c in lifts]
         text = "document " + "; and ".join(describe_operation(op, case) for op in patch)
         if effects:
             text += " -- " + "; ".join(effects)
-        out.append({"patch": patch, "text": text})
-    out.sort(key=lambda alt: (len(alt["patch"]), [_key(op) for op in alt["patch"]]))
-    return out
+        out.append(({"patch": patch, "text": text}, (meets, lifts)))
+    out.sort(key=lambda pair: (len(pair[0]["patch"]), [_key(op) for op in pair[0]["patch"]]))
+    return [alt for alt, _ in out], [effect for _, effect in out]
 
 
 def required_operations(missing: list[dict]) -> list[dict]:

@@ -33,6 +33,8 @@ class Answer:
     required: list[dict] = field(default_factory=list)
     # Why `missing` is empty for a denied case (SPEC section 4), when it was computed.
     why_nothing_missing: list[dict] | None = None
+    # For each alternative of `missing`: (criteria it meets, non-indications it lifts).
+    effects: list[tuple[list[str], list[str]]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The JSON answer of SPEC section 5 (plus ``why_nothing_missing`` when that applies)."""
@@ -86,7 +88,8 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
         found = engine.abduce([plain[i] for i in denied])
         for i, alts in zip(denied, found):
             answer, atoms = answers[i], evaluated[i]
-            answer.missing = alternatives(alts, plain[i], set(atoms.reported), knowledge)
+            answer.missing, answer.effects = alternatives(alts, plain[i], set(atoms.reported),
+                                                          knowledge)
             answer.required = required_operations(answer.missing)
             if not answer.missing:
                 answer.why_nothing_missing = why_nothing_is_missing(

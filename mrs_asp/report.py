@@ -69,12 +69,14 @@ def answer_text(answer: Answer, kb: KnowledgeBase, raw: dict | None = None,
         for cid in answer.advisories:
             lines.append(f"    - {cid}: \"{kb.criteria[cid].text}\"")
     if answer.determination == "denied":
-        lines += missing_text(answer, case).splitlines()[1:]
+        lines += missing_text(answer, case, kb).splitlines()[1:]
     return "\n".join(lines)
 
 
-def missing_text(answer: Answer, case: Case | None = None) -> str:
-    """What is missing to approve, grouped for a reviewer."""
+def missing_text(answer: Answer, case: Case | None = None,
+                 kb: KnowledgeBase | None = None) -> str:
+    """What is missing to approve, grouped for a reviewer: what every way needs,
+    then the ways, each with what it achieves; the guideline's words once, below."""
     head = f"{answer.id}: {answer.determination.upper().replace('_', ' ')}"
     if answer.determination != "denied":
         return head + "\n  nothing is missing."
@@ -91,27 +93,33 @@ def missing_text(answer: Answer, case: Case | None = None) -> str:
     req_keys = {json.dumps(op, sort_keys=True) for op in required}
     lines.append(f"  what is missing to approve ({len(answer.missing)} way"
                  f"{'s' if len(answer.missing) != 1 else ''}):")
+    effects = answer.effects or [([], [])] * len(answer.missing)
+    named: list[str] = []
+
+    def effect_words(meets: list[str], lifts: list[str]) -> str:
+        named.extend(c for c in meets + lifts if c not in named)
+        return "; ".join([f"meets {c}" for c in meets] + [f"lifts {c}" for c in lifts])
+
     if required:
         lines.append("  document all of:")
         for op in required:
             lines.append(f"    - {describe_operation(op, case)}")
     rest = []
-    for alt in answer.missing:
+    for alt, (meets, lifts) in zip(answer.missing, effects):
         ops = [op for op in alt["patch"] if json.dumps(op, sort_keys=True) not in req_keys]
-        effect = alt["text"].split(" -- ", 1)[1] if " -- " in alt["text"] else ""
-        if ops:
-            rest.append((ops, effect))
-    if rest:
+        rest.append((ops, effect_words(meets, lifts)))
+    if any(ops for ops, _ in rest):
         lines.append("  and one of:" if required else "  document one of:")
         for i, (ops, effect) in enumerate(rest, 1):
             lines.append(f"    {i}. " + "; and ".join(describe_operation(op, case) for op in ops))
             if effect:
-                together = "with the above, " if required else ""
-                lines.append(f"       -> {together}{effect}")
-    elif required:
-        effect = answer.missing[0]["text"].split(" -- ", 1)
-        if len(effect) == 2:
-            lines.append(f"       -> {effect[1]}")
+                lines.append(f"       -> {'with the above, ' if required else ''}{effect}")
+    elif rest and rest[0][1]:
+        lines.append(f"       -> {rest[0][1]}")
+    if kb is not None and named:
+        lines.append("  in the guideline's words:")
+        for cid in sorted(named, key=lambda c: kb.criteria[c].rank):
+            lines.append(f"    {cid}: \"{kb.criteria[cid].text}\"")
     return "\n".join(lines)
 
 
@@ -121,5 +129,5 @@ def render(view: str, fmt: str, loaded, answer: Answer, kb: KnowledgeBase) -> st
     if fmt == "json":
         return answer_json(answer) + "\n"
     if view == "missing":
-        return missing_text(answer, loaded.case) + "\n\n"
+        return missing_text(answer, loaded.case, kb) + "\n\n"
     return answer_text(answer, kb, loaded.raw, loaded.case) + "\n\n"
