@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jsonpatch
 
+from mrs_asp.explain import walk
 from mrs_asp.abduce import apply_patch
 import pytest
 import typer
@@ -115,12 +116,6 @@ def stderr_lines(result) -> list[str]:
 
 def op_key(op: dict) -> str:
     return json.dumps(op, sort_keys=True)
-
-
-def walk(node: dict):
-    yield node
-    for child in node["children"]:
-        yield from walk(child)
 
 
 def decide_raw(raw: dict):

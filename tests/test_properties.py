@@ -26,6 +26,7 @@ import jsonpatch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mrs_asp.explain import walk
 from mrs_asp import decide
 from mrs_asp.cases import NON_INDICATIONS, Case
 
@@ -63,12 +64,6 @@ def with_ids(dicts: list[dict], prefix: str = "c") -> list[dict]:
 
 def dump(d: dict) -> str:
     return json.dumps(d, sort_keys=True)
-
-
-def walk(node: dict):
-    yield node
-    for child in node["children"]:
-        yield from walk(child)
 
 
 def evidence_of(explanation: dict) -> set[str]:
