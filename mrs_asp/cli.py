@@ -171,19 +171,30 @@ def check(kb: KbOpt = None,
     findings = lint_kb(engine.kb.directory)
     if not any(f.kind == "parse_error" for f in findings):
         findings += check_kb(engine.kb)
+    coverage = None
     if cases is not None:
-        from .coverage import coverage_findings, library_coverage
+        from .coverage import coverage_findings, criterion_ids, library_coverage
         errors: list[CaseError] = []
         answers = [a for batch in _batches([cases], errors)
                    for a in decide(batch, kb=kb, missing=False)]
         if errors:
             raise typer.Exit(2)
-        ids = sorted(engine.kb.criteria, key=lambda c: engine.kb.criteria[c].rank)
-        findings += coverage_findings(library_coverage(answers, ids), min_coverage)
+        coverage = library_coverage(answers, criterion_ids(kb))
+        findings += coverage_findings(coverage, min_coverage)
     findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
     if format is Format.json:
-        typer.echo(json.dumps({"findings": [f.to_json() for f in findings]}, indent=2))
+        report = {"findings": [f.to_json() for f in findings]}
+        if coverage is not None:
+            report["coverage"] = coverage.to_json()
+        typer.echo(json.dumps(report, indent=2))
     else:
+        if coverage is not None:
+            typer.echo(f"COVERAGE of {cases}: {coverage.ratio():.0%} of criteria seen both "
+                       "holding and failing")
+            width = max(map(len, coverage.counts))
+            for cid, (held, failed) in coverage.counts.items():
+                mark = "" if coverage.covered(cid) else "  <- gap"
+                typer.echo(f"  {cid:<{width}}  holds {held:>4}  fails {failed:>4}{mark}")
         for severity in reversed(SEVERITIES):
             group = [f for f in findings if f.severity == severity]
             if not group:

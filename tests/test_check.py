@@ -156,11 +156,17 @@ def test_fail_cli_check_undefined_predicate_is_an_error(tmp_path):
 
 
 def test_success_cli_coverage_gate(tmp_path):
-    assert runner.invoke(app, ["check", "--cases", str(ROOT / "cases"),
-                               "--min-coverage", "1.0"]).exit_code == 0
+    result = runner.invoke(app, ["check", "--cases", str(ROOT / "cases"), "--min-coverage", "1.0"])
+    assert result.exit_code == 0
+    assert "COVERAGE of" in result.stdout and "<- gap" not in result.stdout
+    as_json = json.loads(runner.invoke(app, ["check", "--cases", str(ROOT / "cases"),
+                                             "--format", "json"]).stdout)
+    assert as_json["coverage"]["ratio"] == 1.0
+    assert all(c["holds"] and c["fails"] for c in as_json["coverage"]["counts"].values())
     lib = tmp_path / "lib"
     lib.mkdir()
     shutil.copy(ROOT / "cases" / "01-glioma-grading-approved.json", lib)
     result = runner.invoke(app, ["check", "--cases", str(lib), "--min-coverage", "1.0"])
     assert result.exit_code == 1
     assert "coverage_gate" in result.stdout
+    assert "glioma_grading" in result.stdout and "<- gap" in result.stdout
