@@ -38,7 +38,7 @@ def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
         return sorted(out, key=lambda c: criteria[c].rank)
 
     def render(node: str) -> dict:
-        status = atoms.status.get(node, "not_documented")
+        status = atoms.status[node]
         return {
             "criterion": node,
             "holds": status == "met",
