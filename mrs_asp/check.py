@@ -12,6 +12,7 @@ agree with.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 from collections.abc import Iterator
@@ -27,22 +28,19 @@ from .cases import Case
 from .findings import Finding
 from .kb import KnowledgeBase
 
-__all__ = ["CaseSpace", "indication_paths", "check_kb", "REQUEST_DATE"]
+__all__ = ["CASE_PREDICATES", "CaseSpace", "REQUEST_DATE", "brief", "check_kb",
+           "indication_paths", "space_statements", "witness_case"]
 
 REQUEST_DATE = dt.date(2026, 6, 1)
 _REQUEST_DAY = 1000  # request_day in case_space.lp
 
-_space_statements: list[ast.AST] | None = None
-
-
-def _space() -> list[ast.AST]:
-    global _space_statements
-    if _space_statements is None:
-        text = resources.files("mrs_asp").joinpath("case_space.lp").read_text()
-        statements: list[ast.AST] = []
-        ast.parse_string(text, statements.append)
-        _space_statements = statements
-    return _space_statements
+@functools.cache
+def space_statements() -> list[ast.AST]:
+    """case_space.lp, parsed once."""
+    text = resources.files("mrs_asp").joinpath("case_space.lp").read_text()
+    statements: list[ast.AST] = []
+    ast.parse_string(text, statements.append)
+    return statements
 
 
 def _name(term: Symbol) -> Any:
@@ -99,7 +97,7 @@ def witness_case(symbols: list[Symbol], case_id: str) -> dict:
     return case
 
 
-_CASE_PREDICATES = {"request_contrast", "patient", "finding", "imaging", "imaging_result",
+CASE_PREDICATES = {"request_contrast", "patient", "finding", "imaging", "imaging_result",
                     "implant", "implant_metallic", "implant_mr_status", "foreign_body",
                     "foreign_body_metallic", "foreign_body_obscures"}
 
@@ -111,7 +109,7 @@ class CaseSpace:
         self.kb = kb
         ctl = kb.control("check", ["--opt-strategy=usc"])
         with ast.ProgramBuilder(ctl) as builder:
-            for statement in _space():
+            for statement in space_statements():
                 builder.add(statement)
         ctl.ground([("base", [])])
         self._ctl = ctl
@@ -135,7 +133,7 @@ class CaseSpace:
         found: list[list[Symbol]] = []
         try:
             result = ctl.solve(on_model=lambda m: found.append(
-                [s for s in m.symbols(atoms=True) if s.name in _CASE_PREDICATES]))
+                [s for s in m.symbols(atoms=True) if s.name in CASE_PREDICATES]))
         finally:
             for s in switches:
                 ctl.assign_external(s, False)
@@ -162,7 +160,7 @@ def _v(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
 
 
-def _brief(case: dict) -> str:
+def brief(case: dict) -> str:
     """A witness in one line: what it documents."""
     bits = []
     for s in case.get("imaging", ()):
@@ -252,14 +250,14 @@ def _check(space: CaseSpace) -> Iterator[Finding]:
                     f"{name} sets off {ni} by its own evidence: "
                     f"{', '.join(triggers) or 'a study the path needs'} satisfies the path and is "
                     f"itself \"{criteria[ni].text}\"; only treatment or new or worsening "
-                    f"symptoms let the path approve. Witness: {_brief(lean)}", lean)
+                    f"symptoms let the path approve. Witness: {brief(lean)}", lean)
                 continue
             case = space.ask(holds=[*path, ni])
             if case is not None:
                 _confirm(space, case, holds=[*path, ni])
                 yield Finding("conflict", "info", (*path, ni),
                               f"{name} can hold together with {ni} (the non-indication "
-                              f"denies). Witness: {_brief(case)}", case)
+                              f"denies). Witness: {brief(case)}", case)
 
     # Redundant: a criterion implied by another of the same kind.
     leaves = [c for c in criteria if criteria[c].kind == "indication" and c not in kb.nodes]
@@ -285,4 +283,4 @@ def _check(space: CaseSpace) -> Iterator[Finding]:
             _confirm(space, case, holds=[a, b])
             yield Finding("overlap", "info", (a, b),
                           f"one entry sets off both {a} and {b} (the guideline words overlap). "
-                          f"Witness: {_brief(case)}", case)
+                          f"Witness: {brief(case)}", case)

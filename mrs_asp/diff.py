@@ -21,13 +21,13 @@ from clingo import Function, ast
 
 from .answer import Answer, decide
 from .cases import Case, LoadedCase
-from .check import _CASE_PREDICATES, _brief, _space, indication_paths, witness_case
+from .check import CASE_PREDICATES, brief, indication_paths, space_statements, witness_case
 from .kb import KnowledgeBase, KnowledgeBaseError
 
 __all__ = ["Flip", "resolve_kb", "diff_library", "diff_witnesses"]
 
 # The input contract and its vocabulary (kb/00_case_facts.lp) are shared by both versions.
-_SHARED = _CASE_PREDICATES | {"case", "request_cpt", "request_region", "request_day",
+_SHARED = CASE_PREDICATES | {"case", "request_cpt", "request_region", "request_day",
                               "boolean_finding"}
 
 
@@ -132,7 +132,7 @@ def diff_witnesses(old: KnowledgeBase, new: KnowledgeBase) -> list[dict]:
             for statement in kb.statements("check"):
                 if statement.ast_type not in skip:
                     builder.add(rename(statement))
-        for statement in _space():
+        for statement in space_statements():
             builder.add(statement)
         leaves = {c for kb in (old, new) for p in indication_paths(kb) for c in p}
         ast.parse_string(_QUESTION + "".join(f"leaf({c}).\n" for c in sorted(leaves)),
@@ -149,13 +149,13 @@ def diff_witnesses(old: KnowledgeBase, new: KnowledgeBase) -> list[dict]:
                 ctl.assign_external(s, True)
             models: list[list[clingo.Symbol]] = []
             ctl.solve(on_model=lambda m: models.append(
-                [s for s in m.symbols(atoms=True) if s.name in _CASE_PREDICATES]))
+                [s for s in m.symbols(atoms=True) if s.name in CASE_PREDICATES]))
             for s in switches:
                 ctl.assign_external(s, False)
             if not models:
                 continue
             case = witness_case(models[-1], f"diff-witness-{len(found) + 1:03d}")
-            key = _brief(case)
+            key = brief(case)
             if key in seen:
                 continue
             seen.add(key)
