@@ -16,7 +16,6 @@ import functools
 import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 

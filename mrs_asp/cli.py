@@ -225,7 +225,6 @@ def diff(old: Annotated[str, typer.Argument(
     """Which decisions a change to the rules would flip: library cases, and generated
     witness cases beyond the library."""
     from .diff import diff_library, diff_witnesses, materialize
-    from .kb import KnowledgeBase
     try:
         tmp, (old_dir, new_dir) = materialize([old, new])
     except KnowledgeBaseError as exc:

@@ -10,7 +10,6 @@ enumerate that case's subset-minimal fillings (domain heuristics, domRec).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
