@@ -14,7 +14,7 @@ import json
 
 from clingo import Symbol
 
-from .cases import Case, Findings
+from .cases import Case, Findings, field_description
 from .kb import KnowledgeBase
 
 __all__ = ["fill_operation", "alternatives", "required_operations", "why_nothing_is_missing",
@@ -92,8 +92,7 @@ def describe_operation(op: dict, case: Case | None = None) -> str:
     where = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
     said = f"{where} = {json.dumps(value)}"
     if parts[0] == "findings":
-        info = Findings.model_fields.get(parts[1])
-        words = (info.description or "").rstrip(".") if info is not None else ""
+        words = field_description(Findings, parts[1]).rstrip(".")
         return f"{said} ({words[:1].lower() + words[1:]})" if words else said
     if case is None:
         return said

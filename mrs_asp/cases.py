@@ -2,12 +2,16 @@
 
 A case is one JSON object.  An absent field means *not documented*; it is kept
 apart from a documented value everywhere: unset fields are ``None`` on the
-models and are never emitted by ``model_dump``/``model_dump_json``.  Explicit
-``null`` is not a value of any field and is rejected like any other wrong type.
+models and are never emitted by :func:`case_data` or :func:`case_json`.
+Explicit ``null`` is not a value of any field and is rejected like any other
+wrong type.
+
+Cases are decoded and validated by msgspec (structs below); its error
+messages are turned into ours.
 
 Every bad input becomes exactly one :class:`CaseError` naming the file, the
 RFC 6901 JSON Pointer of the offending place and what was expected.  No
-pydantic or json exception escapes :func:`parse_case`, :func:`load_case` or
+msgspec or json exception escapes :func:`parse_case`, :func:`load_case` or
 :func:`iter_cases`.
 
 Pointer conventions:
@@ -22,8 +26,6 @@ Pointer conventions:
 * a duplicate id: ``/id`` of the later case.
 """
 
-from __future__ import annotations
-
 import copy
 import datetime as _dt
 import json
@@ -32,18 +34,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    BeforeValidator,
-    ValidationError,
-    WithJsonSchema,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+import msgspec
+from msgspec import Meta, Struct
 
 __all__ = [
     "ADVISORIES",
@@ -68,7 +62,11 @@ __all__ = [
     "Patient",
     "Request",
     "Study",
+    "case_data",
+    "case_from_data",
+    "case_json",
     "case_json_schema",
+    "field_description",
     "day_number",
     "iter_cases",
     "load_case",
@@ -147,198 +145,144 @@ assert ForeignBodyLocation.__args__ == FOREIGN_BODY_LOCATIONS  # type: ignore[at
 assert Determination.__args__ == DETERMINATIONS  # type: ignore[attr-defined]
 
 # --------------------------------------------------------------------------
-# Dates: exactly 'YYYY-MM-DD' and a real calendar day.  Pydantic's own date
-# parsing is not exact enough (it takes "86400" as a Unix timestamp), so a
-# small before-validator does it (the inner strict date check then passes); it also accepts ``datetime.date`` instances
-# for Python-side construction (but not ``datetime.datetime``).
-
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_date_fromiso = _dt.date.fromisoformat
-_DATE = _dt.date
+# Models.  msgspec decodes and validates a case in one pass (a few
+# microseconds; a case library of thousands is read in milliseconds).
+# Optional fields are typed without ``None`` and default to ``None``:
+# absent -> None (not documented), explicit null -> error, so ``None`` always
+# means "absent" and encoding omits it.  Every struct forbids unknown fields.
 
 
-def _parse_date(value: Any) -> _dt.date:
-    if type(value) is str:
-        if _DATE_RE.match(value):
-            try:
-                return _date_fromiso(value)
-            except ValueError:
-                raise PydanticCustomError(
-                    "case_date", "not a calendar date", {"impossible": True}
-                ) from None
-    elif type(value) is _DATE:
-        return value
-    raise PydanticCustomError("case_date", "not a date YYYY-MM-DD")
+def _doc(kind: Any, text: str, **constraints: Any) -> Any:
+    """A field type with its description (it shows in `mrs-asp schema`)."""
+    return Annotated[kind, Meta(description=text, **constraints)]
 
 
-IsoDate = Annotated[
-    _dt.date,
-    BeforeValidator(_parse_date),
-    WithJsonSchema(
-        {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
-    ),
-]
-NonNegInt = Annotated[int, Field(ge=0)]
-NonEmptyStr = Annotated[str, Field(min_length=1)]
-
-# --------------------------------------------------------------------------
-# Models.  Optional fields are typed without ``None`` and default to ``None``:
-# absent -> None (not documented), explicit null -> error.
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        use_attribute_docstrings=True,
-    )
-
-    # Unset (= not documented) fields are never emitted.
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        kwargs.setdefault("exclude_unset", True)
-        return super().model_dump(**kwargs)
-
-    def model_dump_json(self, **kwargs: Any) -> str:  # type: ignore[override]
-        kwargs.setdefault("exclude_unset", True)
-        return super().model_dump_json(**kwargs)
+class _Model(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
 
 
-class Request(_Model):
+class Request(_Model, kw_only=True):
     """The requested study."""
 
-    cpt: NonEmptyStr
-    """Procedure code; the policy applies to 76390 only."""
-    date: IsoDate
-    """Date of the requested study, YYYY-MM-DD."""
-    body_region: BodyRegion
-    """Region of the requested study."""
-    setting: Setting = None  # type: ignore[assignment]
-    """Level of care."""
-    contrast: bool = None  # type: ignore[assignment]
-    """The study requires gadolinium contrast."""
+    cpt: _doc(str, "Procedure code; the policy applies to 76390 only.", min_length=1)
+    date: _doc(_dt.date, "Date of the requested study, YYYY-MM-DD.")
+    body_region: _doc(BodyRegion, "Region of the requested study.")
+    setting: _doc(Setting, "Level of care.") = None
+    contrast: _doc(bool, "The study requires gadolinium contrast.") = None
 
 
-class Patient(_Model):
+class Patient(_Model, kw_only=True):
     """The patient at the time of the request."""
 
-    age_years: NonNegInt = None  # type: ignore[assignment]
-    """Age in years at request."""
-    age_days: NonNegInt = None  # type: ignore[assignment]
-    """Age in days at request."""
-    pregnant: bool = None  # type: ignore[assignment]
-    claustrophobic: bool = None  # type: ignore[assignment]
-    renal_insufficiency: bool = None  # type: ignore[assignment]
-    gadolinium_contraindicated: bool = None  # type: ignore[assignment]
+    age_years: _doc(int, "Age in years at request.", ge=0) = None
+    age_days: _doc(int, "Age in days at request.", ge=0) = None
+    pregnant: bool = None
+    claustrophobic: bool = None
+    renal_insufficiency: bool = None
+    gadolinium_contraindicated: bool = None
 
 
-class Study(_Model):
+class Study(_Model, kw_only=True):
     """A prior imaging study (an entry of imaging[])."""
 
     modality: Modality
     body_region: BodyRegion
-    date: IsoDate
-    """Date of the study; not after request.date."""
-    result: Result = None  # type: ignore[assignment]
-    """Absent = not documented."""
+    date: _doc(_dt.date, "Date of the study; not after request.date.")
+    result: _doc(Result, "Absent = not documented.") = None
 
 
-class Findings(_Model):
+class Findings(_Model, kw_only=True):
     """Clinical findings and the question asked (SPEC section 1)."""
 
-    glioma: bool = None  # type: ignore[assignment]
-    """Known or suspected primary glial neoplasm."""
-    brain_tumor: bool = None  # type: ignore[assignment]
-    """Known or suspected brain tumor of any kind."""
-    brain_mass: bool = None  # type: ignore[assignment]
-    """Mass or mass-like lesion of the brain."""
-    glioma_grading: bool = None  # type: ignore[assignment]
-    """The question is grading a glial neoplasm."""
-    brain_tumor_evaluation: bool = None  # type: ignore[assignment]
-    """The question is evaluation of a brain tumor."""
-    recurrence_vs_radiation_necrosis: bool = None  # type: ignore[assignment]
-    """The question is tumor recurrence vs radiation necrosis."""
-    neonatal_hie: bool = None  # type: ignore[assignment]
-    """Known or suspected neonatal hypoxic ischemic encephalopathy."""
-    mitochondrial_disease: bool = None  # type: ignore[assignment]
-    inborn_error_of_metabolism: bool = None  # type: ignore[assignment]
-    canavan_disease: bool = None  # type: ignore[assignment]
-    mitochondrial_encephalopathy: bool = None  # type: ignore[assignment]
-    leukodystrophy: bool = None  # type: ignore[assignment]
-    symptoms: Symptoms = None  # type: ignore[assignment]
-    """Change of symptoms since the last study of the region."""
-    treatment_since_last_imaging: bool = None  # type: ignore[assignment]
-    repeat_influences_treatment: bool = None  # type: ignore[assignment]
-    prior_indeterminate_finding: bool = None  # type: ignore[assignment]
-    clarifying_follow_up_done: bool = None  # type: ignore[assignment]
-    monitoring_need_established: bool = None  # type: ignore[assignment]
+    glioma: _doc(bool, "Known or suspected primary glial neoplasm.") = None
+    brain_tumor: _doc(bool, "Known or suspected brain tumor of any kind.") = None
+    brain_mass: _doc(bool, "Mass or mass-like lesion of the brain.") = None
+    glioma_grading: _doc(bool, "The question is grading a glial neoplasm.") = None
+    brain_tumor_evaluation: _doc(bool, "The question is evaluation of a brain tumor.") = None
+    recurrence_vs_radiation_necrosis: _doc(
+        bool, "The question is tumor recurrence vs radiation necrosis.") = None
+    neonatal_hie: _doc(
+        bool, "Known or suspected neonatal hypoxic ischemic encephalopathy.") = None
+    mitochondrial_disease: bool = None
+    inborn_error_of_metabolism: bool = None
+    canavan_disease: bool = None
+    mitochondrial_encephalopathy: bool = None
+    leukodystrophy: bool = None
+    symptoms: _doc(Symptoms, "Change of symptoms since the last study of the region.") = None
+    treatment_since_last_imaging: bool = None
+    repeat_influences_treatment: bool = None
+    prior_indeterminate_finding: bool = None
+    clarifying_follow_up_done: bool = None
+    monitoring_need_established: bool = None
 
 
-class Implant(_Model):
+class Implant(_Model, kw_only=True):
     """An implant (an entry of implants[])."""
 
     kind: ImplantKind
-    metallic: bool = None  # type: ignore[assignment]
-    """Absent = not documented."""
-    mr_status: MrStatus = None  # type: ignore[assignment]
-    """Absent or 'unknown' = not documented."""
+    metallic: _doc(bool, "Absent = not documented.") = None
+    mr_status: _doc(MrStatus, "Absent or 'unknown' = not documented.") = None
 
 
-class ForeignBody(_Model):
+class ForeignBody(_Model, kw_only=True):
     """A foreign body (an entry of foreign_bodies[])."""
 
     location: ForeignBodyLocation
-    metallic: bool = None  # type: ignore[assignment]
-    obscures_area_of_concern: bool = None  # type: ignore[assignment]
+    metallic: bool = None
+    obscures_area_of_concern: bool = None
 
 
-class Expected(_Model):
+class Expected(_Model, kw_only=True):
     """Case-library only: the expected answer."""
 
     determination: Determination
-    criteria: list[CriterionId] = None  # type: ignore[assignment]
-    non_indications: list[NonIndicationId] = None  # type: ignore[assignment]
-    advisories: list[AdvisoryId] = None  # type: ignore[assignment]
+    criteria: list[CriterionId] = None  # type: ignore[valid-type]
+    non_indications: list[NonIndicationId] = None  # type: ignore[valid-type]
+    advisories: list[AdvisoryId] = None  # type: ignore[valid-type]
 
 
-class Case(_Model):
+class Case(_Model, kw_only=True):
     """One MR spectroscopy prior-authorization case (SPEC.md section 1).
 
     An absent field means not documented; false means documented as false.
     """
 
-    id: NonEmptyStr
-    """Unique within a case library."""
-    title: str = None  # type: ignore[assignment]
-    """Free text, never reasoned on."""
+    id: _doc(str, "Unique within a case library.", min_length=1)
+    title: _doc(str, "Free text, never reasoned on.") = None
     request: Request
-    patient: Patient = None  # type: ignore[assignment]
-    imaging: list[Study] = None  # type: ignore[assignment]
-    findings: Findings = None  # type: ignore[assignment]
-    implants: list[Implant] = None  # type: ignore[assignment]
-    foreign_bodies: list[ForeignBody] = None  # type: ignore[assignment]
-    expected: Expected = None  # type: ignore[assignment]
+    patient: Patient = None
+    imaging: list[Study] = None
+    findings: Findings = None
+    implants: list[Implant] = None
+    foreign_bodies: list[ForeignBody] = None
+    expected: Expected = None
 
-    @model_validator(mode="after")
-    def _studies_not_after_request(self) -> Case:
-        imaging = self.imaging
-        if imaging:
-            rdate = self.request.date
-            for i, study in enumerate(imaging):
-                if study.date > rdate:
-                    raise PydanticCustomError(
-                        "case_study_after_request",
-                        "imaging date after the request date",
-                        {"index": i, "request_date": rdate.isoformat(),
-                         "date": study.date.isoformat()},
-                    )
-        return self
+
+def field_description(model: type[Struct], name: str) -> str:
+    """The description of a field of a model ('' if none or no such field)."""
+    for info in msgspec.structs.fields(model):
+        if info.name == name:
+            for meta in getattr(info.type, "__metadata__", ()):
+                if isinstance(meta, Meta) and meta.description:
+                    return meta.description
+    return ""
+
+
+def _study_after_request(case: Case) -> tuple[int, Study] | None:
+    """The first study dated after the request (SPEC section 1), if any."""
+    for i, study in enumerate(case.imaging or ()):
+        if study.date > case.request.date:
+            return i, study
+    return None
 
 
 # --------------------------------------------------------------------------
 # Errors
 
 
-class CaseError(Exception):
+class CaseError(ValueError):
     """One bad input.
 
     ``file``: where ('cases/x.json', 'lib.jsonl:3'); ``pointer``: RFC 6901
@@ -407,97 +351,126 @@ def _show(value: Any) -> str:
     return _kind(value)
 
 
-def _one_of(expected: str) -> str:
-    # pydantic spells it "'a', 'b' or 'c'"; none of our values contains " or ".
-    return expected.replace(" or ", ", ")
+# msgspec says what is wrong in a few fixed forms, each ending in the place:
+# "Expected `int` >= 0, got ... - at `$.patient.age_years`".
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<name>.*)`$", re.S)
+_BYTE = re.compile(r"^JSON is malformed: (?P<why>.*?)(?: \(byte (?P<byte>\d+)\))?$", re.S)
+_ABSENT = object()
 
 
-def _describe(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
-    """(pointer parts, message) for one pydantic error."""
-    etype = err["type"]
-    loc = tuple(err["loc"])
-    value = err.get("input")
-    ctx = err.get("ctx") or {}
-    got = _show(value)
-    if etype == "extra_forbidden":
-        return loc, "unknown field"
-    if etype == "missing":
-        return loc, "missing required field"
-    if etype == "literal_error":
-        return loc, f"expected one of {_one_of(ctx.get('expected', ''))}, got {got}"
-    if etype == "case_date":
-        msg = f"expected a date YYYY-MM-DD, got {got}"
-        if ctx.get("impossible"):
-            msg += " (no such calendar day)"
-        return loc, msg
-    if etype == "case_study_after_request":
-        return ("imaging", ctx["index"], "date"), (
-            "expected a date on or before the request date "
-            f"{ctx['request_date']}, got {ctx['date']}"
-        )
-    if etype in ("int_type", "int_parsing", "int_from_float", "greater_than_equal"):
-        return loc, f"expected an integer >= 0, got {got}"
-    if etype in ("bool_type", "bool_parsing"):
-        return loc, f"expected true or false, got {got}"
-    if etype in ("string_type", "string_sub_type"):
-        return loc, f"expected a string, got {got}"
-    if etype == "string_too_short":
-        return loc, f"expected a non-empty string, got {got}"
-    if etype in ("list_type", "tuple_type"):
-        return loc, f"expected an array, got {_kind(value)}"
-    if etype in ("model_type", "model_attributes_type", "dict_type", "dataclass_type"):
-        if not loc:
-            return loc, f"expected a JSON object, got {_kind(value)}"
-        return loc, f"expected an object, got {_kind(value)}"
-    if etype == "json_invalid":
-        return (), f"invalid JSON: {ctx.get('error', err.get('msg', ''))}"
-    msg = str(err.get("msg", etype))
-    if msg.startswith("Input should be "):
-        msg = "expected " + msg[len("Input should be "):]
-    return loc, f"{msg}, got {got}"
+def _path_parts(path: str) -> list[str | int]:
+    return [name if name else int(index) for name, index in _PATH_PART.findall(path)]
 
 
-def _doc_order_key(doc: Any, parts: tuple[Any, ...]) -> tuple[int, ...]:
-    """Position of a pointer in document order (absent keys sort last)."""
-    key = []
+def _value_at(doc: Any, parts: list[str | int]) -> Any:
     node = doc
     for part in parts:
-        if isinstance(node, dict):
-            keys = list(node)
-            if part in node:
-                key.append(keys.index(part))
-                node = node[part]
-            else:
-                key.append(len(keys))
-                node = None
-        elif isinstance(node, list) and isinstance(part, int):
-            key.append(part)
-            node = node[part] if 0 <= part < len(node) else None
-        else:
-            key.append(0)
-            node = None
-    return tuple(key)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return _ABSENT
+    return node
 
 
-def _to_case_error(
-    exc: ValidationError, data: bytes | str, source: str
-) -> CaseError:
-    errors = exc.errors(include_url=False)
-    if errors and errors[0]["type"] == "json_invalid":
+def _type_at(parts: list[str | int]) -> Any:
+    """The declared type of the field at ``parts`` (Annotated and list[] peeled)."""
+    kind: Any = Case
+    for part in parts:
+        while getattr(kind, "__metadata__", None) is not None:
+            kind = kind.__origin__
+        if isinstance(part, int):
+            kind = getattr(kind, "__args__", (None,))[0]
+            continue
+        fields = {f.name: f.type for f in msgspec.structs.fields(kind)} \
+            if isinstance(kind, type) and issubclass(kind, Struct) else {}
+        kind = fields.get(part)
+    while getattr(kind, "__metadata__", None) is not None:
+        kind = kind.__origin__
+    return kind
+
+
+def _line_column(data: bytes, offset: int) -> str:
+    before = data[:offset]
+    line = before.count(b"\n") + 1
+    column = offset - (before.rfind(b"\n") + 1) + 1
+    return f"line {line} column {column}"
+
+
+def _decode_error(exc: msgspec.DecodeError, data: bytes) -> str:
+    """'invalid JSON: ...' with the line and column where msgspec gave the byte."""
+    text = str(exc)
+    if text == "Input data was truncated":
+        return f"invalid JSON: unexpected end of input at {_line_column(data, len(data))}"
+    match = _BYTE.match(text)
+    if match and match["byte"] is not None:
+        return f"invalid JSON: {match['why']} at {_line_column(data, int(match['byte']))}"
+    if match:
+        return f"invalid JSON: {match['why']}"
+    return f"invalid JSON: {text[:1].lower() + text[1:]}"
+
+
+def _validation_error(exc: msgspec.ValidationError, doc: Any) -> tuple[list[str | int], str]:
+    """(pointer parts, what was expected) for one msgspec validation error."""
+    match = _AT.match(str(exc))
+    what = match["what"] if match else str(exc)
+    parts = _path_parts(match["path"] or "") if match else []
+    field_match = _FIELD.match(what)
+    if field_match:
+        parts = parts + [field_match["name"]]
+        if what.startswith("Object contains unknown"):
+            return parts, "unknown field"
+        return parts, "missing required field"
+    value = _value_at(doc, parts)
+    got = _show(value) if value is not _ABSENT else "something else"
+    kind = _type_at(parts)
+    if get_origin(kind) is Literal:
+        allowed = ", ".join(repr(v) for v in kind.__args__)
+        return parts, f"expected one of {allowed}, got {got}"
+    if what.startswith("Invalid RFC3339 encoded date") or kind is _dt.date:
+        message = f"expected a date YYYY-MM-DD, got {got}"
+        if isinstance(value, str) and _DATE_RE.match(value):
+            message += " (no such calendar day)"
+        return parts, message
+    if kind is int:
+        return parts, f"expected an integer >= 0, got {got}"
+    if kind is bool:
+        return parts, f"expected true or false, got {got}"
+    if kind is str:
+        if isinstance(value, str):
+            return parts, f"expected a non-empty string, got {got}"
+        return parts, f"expected a string, got {got}"
+    if get_origin(kind) is list:
+        return parts, f"expected an array, got {_kind(value)}"
+    if isinstance(kind, type) and issubclass(kind, Struct):
+        if not parts:
+            return parts, f"expected a JSON object, got {_kind(value)}"
+        return parts, f"expected an object, got {_kind(value)}"
+    return parts, f"{what[:1].lower() + what[1:]}, got {got}"
+
+
+def _to_case_error(exc: msgspec.MsgspecError, data: bytes, source: str) -> CaseError:
+    if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
         if not data.strip():
             return CaseError(source, "", "empty file: expected a JSON object")
-        return CaseError(source, "", _describe(errors[0])[1])
-    described = [_describe(e) for e in errors]
-    if len(described) > 1:
-        try:
-            doc = json.loads(data)
-        except (ValueError, RecursionError):
-            doc = None
-        described.sort(key=lambda d: _doc_order_key(doc, d[0]))
-    if not described:  # pragma: no cover - pydantic always reports one
-        return CaseError(source, "", "invalid case")
-    parts, message = described[0]
+        return CaseError(source, "", _decode_error(exc, data))
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        doc = None
+    parts, message = _validation_error(exc, doc)
     return CaseError(source, _pointer(parts), message)
+
+
+def _after_request_error(case: Case, source: str) -> CaseError | None:
+    late = _study_after_request(case)
+    if late is None:
+        return None
+    index, study = late
+    return CaseError(source, f"/imaging/{index}/date",
+                     "expected a date on or before the request date "
+                     f"{case.request.date.isoformat()}, got {study.date.isoformat()}")
 
 
 # --------------------------------------------------------------------------
@@ -524,7 +497,7 @@ class LoadedCase:
             if self.text is not None:
                 raw = json.loads(self.text)
             else:
-                raw = self.case.model_dump(mode="json", exclude_unset=True)
+                raw = case_data(self.case)
             self._raw = raw
         return raw
 
@@ -533,25 +506,54 @@ class LoadedCase:
         return self.case.id
 
 
-_validate_json = Case.model_validate_json
+_decode = msgspec.json.Decoder(Case).decode
 _BOM = b"\xef\xbb\xbf"
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 def parse_case(data: bytes | str, source: str) -> LoadedCase:
     """Validate one JSON document as a case; raises :class:`CaseError`."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    elif not isinstance(data, bytes):
         data = bytes(data)
-        if data[:3] == _BOM:
-            data = data[3:]
-    elif data[:1] == "\ufeff":
-        data = data[1:]
+    if data[:3] == _BOM:
+        data = data[3:]
     try:
-        case = _validate_json(data)
-    except ValidationError as exc:
+        case = _decode(data)
+    except msgspec.MsgspecError as exc:
         raise _to_case_error(exc, data, source) from None
     except (ValueError, TypeError, RecursionError) as exc:  # defensive
         raise CaseError(source, "", f"invalid JSON: {exc}") from None
+    if case.imaging:
+        late = _after_request_error(case, source)
+        if late is not None:
+            raise late
     return LoadedCase(source, case, data)
+
+
+def case_from_data(data: Any, source: str = "(data)") -> Case:
+    """Validate plain data (a dict as ``json.loads`` gives it; dates may also be
+    ``datetime.date``) as a case; raises :class:`CaseError`."""
+    try:
+        case = msgspec.convert(data, Case)
+    except msgspec.ValidationError as exc:
+        parts, message = _validation_error(exc, data)
+        raise CaseError(source, _pointer(parts), message) from None
+    late = _after_request_error(case, source)
+    if late is not None:
+        raise late
+    return case
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """A case as plain JSON data: the documented fields only."""
+    return msgspec.to_builtins(case)
+
+
+def case_json(case: Case) -> bytes:
+    """A case as JSON text: the documented fields only."""
+    return msgspec.json.encode(case)
 
 
 def _read(path: Path, source: str) -> bytes:
@@ -679,11 +681,18 @@ def case_json_schema() -> dict[str, Any]:
     """
     global _SCHEMA
     if _SCHEMA is None:
-        schema = Case.model_json_schema()
-        _strip_null_defaults(schema)
-        schema = {
+        generated = msgspec.json.schema(Case)
+        defs = generated["$defs"]
+        root = defs.pop("Case")
+        _strip_null_defaults(root)
+        _strip_null_defaults(defs)
+        for definition in [root, *defs.values()]:  # dates are exactly YYYY-MM-DD
+            for prop in definition.get("properties", {}).values():
+                if prop.get("format") == "date":
+                    prop["pattern"] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+        _SCHEMA = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
-            **schema,
+            **root,
             "title": "mrs-asp case",
             "description": (
                 "One MR spectroscopy (CPT 76390) prior-authorization case "
@@ -692,8 +701,8 @@ def case_json_schema() -> dict[str, Any]:
                 "imaging[].date is on or before request.date, and ids are "
                 "unique within a case library."
             ),
+            "$defs": defs,
         }
-        _SCHEMA = schema
     return copy.deepcopy(_SCHEMA)
 
 

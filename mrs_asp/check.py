@@ -23,7 +23,7 @@ import clingo
 from clingo import Function, Symbol, ast
 
 from .answer import decide
-from .cases import Case
+from .cases import case_from_data
 from .findings import Finding
 from .kb import KnowledgeBase
 
@@ -181,7 +181,7 @@ def brief(case: dict) -> str:
 
 def _confirm(space: CaseSpace, case: dict, holds=(), fails=(), determination=None):
     """The witness must be a valid case that the engine decides as the question says."""
-    answer = decide([Case.model_validate(case)], kb=space.kb.directory, missing=False)[0]
+    answer = decide([case_from_data(case)], kb=space.kb.directory, missing=False)[0]
     shown = set(answer.criteria) | set(answer.non_indications) | set(answer.advisories)
     ok = set(holds) <= shown and not (set(fails) & shown) and (
         determination is None or answer.determination == determination)

@@ -20,7 +20,7 @@ import clingo
 from clingo import Function, ast
 
 from .answer import Answer, decide
-from .cases import Case, LoadedCase
+from .cases import LoadedCase, case_from_data
 from .check import CASE_PREDICATES, brief, indication_paths, space_statements, witness_case
 from .kb import KnowledgeBase, KnowledgeBaseError
 
@@ -160,8 +160,8 @@ def diff_witnesses(old: KnowledgeBase, new: KnowledgeBase) -> list[dict]:
                 continue
             seen.add(key)
             # Confirm with the engine itself: both versions, as any user would run them.
-            a = decide([Case.model_validate(case)], kb=old.directory, missing=False)[0]
-            b = decide([Case.model_validate(case)], kb=new.directory, missing=False)[0]
+            a = decide([case_from_data(case)], kb=old.directory, missing=False)[0]
+            b = decide([case_from_data(case)], kb=new.directory, missing=False)[0]
             if (a.determination, b.determination) != (before, after):
                 raise RuntimeError(f"diff witness not confirmed by the engine: {case}")
             found.append({"case": case, "old": before, "new": after, "path": path,

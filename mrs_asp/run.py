@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .answer import decide, engine_for
-from .cases import LoadedCase, parse_case
+from .cases import LoadedCase, case_json, parse_case
 from .report import render
 
 __all__ = ["rendered", "default_jobs"]
@@ -53,7 +53,7 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
             yield _render_batch(batch, kb, missing, view, fmt)
         return
     tasks = ((kb, missing, view, fmt,
-              [(c.source, c.text if c.text is not None else c.case.model_dump_json())
+              [(c.source, c.text if c.text is not None else case_json(c.case))
                for c in batch])
              for batch in itertools.chain(first, batches))
     with multiprocessing.get_context("fork").Pool(jobs) as pool:

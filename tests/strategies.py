@@ -12,7 +12,7 @@ fillings SPEC section 4 allows stay few and a brute-force enumeration of all
 their combinations stays cheap.
 
 Both yield plain JSON-like dicts (dates as 'YYYY-MM-DD' strings); build a
-model with ``Case.model_validate(d)``. A field left out of a dict means "not
+model with ``case_from_data(d)``. A field left out of a dict means "not
 documented"; ``ABSENT`` is only a marker used while drawing.
 """
 

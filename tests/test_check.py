@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mrs_asp import decide
-from mrs_asp.cases import Case
+from mrs_asp.cases import case_from_data
 from mrs_asp.check import CaseSpace, check_kb, indication_paths
 from mrs_asp.cli import app
 from mrs_asp.kb import KnowledgeBase
@@ -74,7 +74,7 @@ def test_success_no_tension_where_the_path_blocks_it(real_findings):
 def test_success_every_witness_is_a_valid_case_decided_as_claimed(real_findings):
     witnessed = [f for f in real_findings if f.witness]
     assert len(witnessed) >= 40
-    cases = [Case.model_validate(f.witness) for f in witnessed]
+    cases = [case_from_data(f.witness) for f in witnessed]
     for finding, answer in zip(witnessed, decide(cases, missing=False)):
         shown = set(answer.criteria) | set(answer.non_indications)
         assert set(finding.criteria) <= shown, (finding.message, answer)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mrs_asp import decide, iter_cases
-from mrs_asp.cases import Case
+from mrs_asp.cases import case_from_data
 from mrs_asp.cli import app
 from mrs_asp.diff import diff_library, diff_witnesses
 from mrs_asp.kb import KnowledgeBase
@@ -51,7 +51,7 @@ def test_success_identical_versions_flip_nothing(library, tmp_path):
 def test_success_witnesses_beyond_the_library_are_decided_differently():
     found = diff_witnesses(KnowledgeBase(KB), KnowledgeBase(VARIANT))
     assert found and {(w["old"], w["new"]) for w in found} == {("denied", "approved")}
-    cases = [Case.model_validate(w["case"]) for w in found]
+    cases = [case_from_data(w["case"]) for w in found]
     old = decide(cases, missing=False)
     new = decide(cases, kb=VARIANT, missing=False)
     assert all(a.determination == "denied" and b.determination == "approved"
