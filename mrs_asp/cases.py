@@ -66,8 +66,8 @@ __all__ = [
     "case_from_data",
     "case_json",
     "case_json_schema",
-    "field_description",
     "day_number",
+    "field_description",
     "iter_cases",
     "load_case",
     "parse_case",
@@ -353,10 +353,10 @@ def _show(value: Any) -> str:
 
 # msgspec says what is wrong in a few fixed forms, each ending in the place:
 # "Expected `int` >= 0, got ... - at `$.patient.age_years`".
-_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-_FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<name>.*)`$", re.S)
-_BYTE = re.compile(r"^JSON is malformed: (?P<why>.*?)(?: \(byte (?P<byte>\d+)\))?$", re.S)
+_FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<name>.*)`$", re.DOTALL)
+_BYTE = re.compile(r"^JSON is malformed: (?P<why>.*?)(?: \(byte (?P<byte>\d+)\))?$", re.DOTALL)
 _ABSENT = object()
 
 

@@ -10,7 +10,7 @@ This runs once per case in every evaluation, so the symbols that recur
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from clingo import Function, Number, String, Symbol
 from msgspec.structs import astuple
@@ -20,7 +20,7 @@ from .cases import Case, Findings, day_number
 __all__ = ["case_facts"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _constant(value: str | bool) -> Symbol:
     """An enumerated value as a constant: MRI -> mri, True -> true."""
     if value is True:
