@@ -28,15 +28,14 @@ ABDUCE_BATCH = 25
 _ABDUCTION_OPTIONS = ["--heuristic=Domain", "--enum-mode=domRec", "--models=0"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Atoms:
     """What the knowledge base derived for one case (shown atoms, case argument dropped)."""
 
     determination: str = ""
     reported: list[str] = field(default_factory=list)
-    shown: list[tuple[str, str]] = field(default_factory=list)       # (node, parent)
+    nodes: list[tuple[str, str, str]] = field(default_factory=list)  # (node, parent, status)
     cites: list[tuple[str, str]] = field(default_factory=list)       # (node, JSON Pointer)
-    status: dict[str, str] = field(default_factory=dict)
     beyond_filling: list[tuple[str, str | None]] = field(default_factory=list)
     unreachable: bool = False
 
@@ -94,15 +93,11 @@ class Engine:
             atoms = result[int(number)]
             if name == "reported":
                 atoms.reported.append(rest)
-            elif name == "shown":
-                node, _, parent = rest.partition(",")
-                atoms.shown.append((node, parent))
+            elif name == "explained":
+                atoms.nodes.append(tuple(rest.split(",")))
             elif name == "cites":
                 node, _, term = rest.partition(",")
                 atoms.cites.append((node, pointer_of(term)))
-            elif name == "status":
-                node, _, status = rest.partition(",")
-                atoms.status[node] = status
             elif name == "determination":
                 atoms.determination = rest
             elif name == "beyond_filling":

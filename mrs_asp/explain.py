@@ -22,8 +22,10 @@ def _pointer_order(ptr: str) -> tuple:
 def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
     criteria = kb.criteria
     children: dict[str, list[str]] = {}
-    for node, parent in atoms.shown:
+    status: dict[str, str] = {}
+    for node, parent, node_status in atoms.nodes:
         children.setdefault(parent, []).append(node)
+        status[node] = node_status
     evidence: dict[str, list[str]] = {}
     for node, ptr in atoms.cites:
         evidence.setdefault(node, []).append(ptr)
@@ -35,17 +37,22 @@ def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
                 out.append(child)
             else:  # an inner node with no id of its own (repeat_circumstance): hoist its parts
                 out.extend(visible_children(child))
-        return sorted(out, key=lambda c: criteria[c].rank)
+        if len(out) > 1:
+            out.sort(key=lambda c: criteria[c].rank)
+        return out
 
     def render(node: str) -> dict:
-        status = atoms.status[node]
+        node_status = status[node]
+        cited = evidence.get(node, [])
+        if len(cited) > 1:
+            cited.sort(key=_pointer_order)
         return {
             "criterion": node,
-            "holds": status == "met",
-            "status": status,
+            "holds": node_status == "met",
+            "status": node_status,
             "text": criteria[node].text,
-            "evidence": sorted(evidence.get(node, ()), key=_pointer_order),
-            "children": [render(c) for c in visible_children(node)],
+            "evidence": cited,
+            "children": [render(c) for c in visible_children(node)] if node in children else [],
         }
 
     return render("applies")

@@ -48,9 +48,8 @@ __all__ = ["ENGINE_READS", "Finding", "LayerError", "layer_files", "lint_kb"]
 ENGINE_READS: frozenset[tuple[str, int]] = frozenset({
     ("determination", 2),
     ("reported", 2),
-    ("shown", 3),
+    ("explained", 4),
     ("cites", 3),
-    ("status", 3),
     ("beyond_filling", 3),
     ("unreachable", 2),
     ("fill", 2),
