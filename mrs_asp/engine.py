@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import clingo
-from clingo import Function, Number, Symbol, TruthValue
+from clingo import Function, Number, Symbol, TruthValue, ast
 
 from .cases import Case
-from .facts import case_facts
+from .facts import CaseFeed, feed_statements
 from .kb import KnowledgeBase
 
 __all__ = ["Atoms", "Engine", "EVALUATE_BATCH", "ABDUCE_BATCH"]
@@ -51,12 +51,12 @@ def pointer_of(term: str) -> str | None:
     return "/" + term[4:-1].replace(",", "/").replace('"', "")
 
 
-def _add_facts(ctl: clingo.Control, cases: Sequence[Case]) -> None:
-    with ctl.backend() as backend:
-        add_atom, add_rule = backend.add_atom, backend.add_rule
-        for number, case in enumerate(cases):
-            for symbol in case_facts(number, case):
-                add_rule([add_atom(symbol)])
+def _feed(ctl: clingo.Control, cases: Sequence[Case]) -> CaseFeed:
+    """Add case_feed.lp to ``ctl``; the returned feed is the context to ground it with."""
+    with ast.ProgramBuilder(ctl) as builder:
+        for statement in feed_statements():
+            builder.add(statement)
+    return CaseFeed(cases)
 
 
 class Engine:
@@ -76,8 +76,8 @@ class Engine:
 
     def _evaluate_batch(self, cases: Sequence[Case], why: bool) -> list[Atoms]:
         ctl = self.kb.control("evaluate" if why else "explain")
-        _add_facts(ctl, cases)
-        ctl.ground([("base", [])])
+        feed = _feed(ctl, cases)
+        ctl.ground([("base", [])], context=feed)
         result = [Atoms() for _ in cases]
         with ctl.solve(yield_=True) as handle:
             model = handle.model()
@@ -120,12 +120,12 @@ class Engine:
 
     def _abduce_batch(self, cases: Sequence[Case]):
         ctl = self.kb.control("abduce", _ABDUCTION_OPTIONS)
-        _add_facts(ctl, cases)
+        feed = _feed(ctl, cases)
         switches = [Function("abduce", [Number(n)]) for n in range(len(cases))]
         with ctl.backend() as backend:
             for switch in switches:
                 backend.add_external(backend.add_atom(switch), TruthValue.False_)
-        ctl.ground([("base", [])])
+        ctl.ground([("base", [])], context=feed)
         result = []
         for switch in switches:
             ctl.assign_external(switch, True)
