@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
+
 from .abduce import describe_operation
 from .answer import Answer
 from .cases import Case
@@ -15,8 +17,12 @@ __all__ = ["answer_json", "answer_text", "missing_text", "render", "value_at"]
 _STATUS = {"met": "met", "not_met": "not met", "not_documented": "not documented"}
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def answer_json(answer: Answer) -> str:
-    return json.dumps(answer.to_json(), ensure_ascii=False)
+    """One answer as one line of JSON (UTF-8, compact)."""
+    return _encode(answer.to_json()).decode()
 
 
 def value_at(raw: dict, pointer: str) -> Any:
