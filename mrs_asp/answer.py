@@ -69,18 +69,21 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
     engine = engine_for(kb)
     knowledge = engine.kb
     plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
-    kinds = {cid: c.kind for cid, c in knowledge.criteria.items()}
-    rank = {cid: c.rank for cid, c in knowledge.criteria.items()}
+    criteria = knowledge.criteria
+    rank = {cid: c.rank for cid, c in criteria.items()}
     answers: list[Answer] = []
     evaluated = engine.evaluate(plain, why=missing)
     for case, atoms in zip(plain, evaluated):
-        reported = sorted(atoms.reported, key=rank.__getitem__)
+        lists: dict[str, list[str]] = {"applicability": [], "indication": [],
+                                       "non_indication": [], "advisory": []}
+        for cid in sorted(atoms.reported, key=rank.__getitem__):
+            lists[criteria[cid].kind].append(cid)
         answers.append(Answer(
             id=case.id,
             determination=atoms.determination,
-            criteria=[c for c in reported if kinds[c] in ("applicability", "indication")],
-            non_indications=[c for c in reported if kinds[c] == "non_indication"],
-            advisories=[c for c in reported if kinds[c] == "advisory"],
+            criteria=lists["applicability"] + lists["indication"],
+            non_indications=lists["non_indication"],
+            advisories=lists["advisory"],
             explanation=build_explanation(atoms, knowledge),
         ))
     if missing:

@@ -21,41 +21,36 @@ def _pointer_order(ptr: str) -> tuple:
 
 def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
     criteria = kb.criteria
-    children: dict[str, list[str]] = {}
-    status: dict[str, str] = {}
-    for node, parent, node_status in atoms.nodes:
-        children.setdefault(parent, []).append(node)
-        status[node] = node_status
+    parent_of = {node: parent for node, parent, _ in atoms.nodes}
     evidence: dict[str, list[str]] = {}
     for node, ptr in atoms.cites:
         evidence.setdefault(node, []).append(ptr)
-
-    def visible_children(node: str) -> list[str]:
-        out: list[str] = []
-        for child in children.get(node, ()):
-            if child in criteria:
-                out.append(child)
-            else:  # an inner node with no id of its own (repeat_circumstance): hoist its parts
-                out.extend(visible_children(child))
-        if len(out) > 1:
-            out.sort(key=lambda c: criteria[c].rank)
-        return out
-
-    def render(node: str) -> dict:
-        node_status = status[node]
+    made: dict[str, dict] = {}
+    # Guideline order is depth-first from the root, so a parent is made before
+    # its children, and children are appended in the guideline's order.
+    shown = [(criteria[node].rank, node, status) for node, _, status in atoms.nodes
+             if node in criteria]
+    shown.sort()
+    for _, node, status in shown:
         cited = evidence.get(node, [])
         if len(cited) > 1:
             cited.sort(key=_pointer_order)
-        return {
+        made[node] = made_node = {
             "criterion": node,
-            "holds": node_status == "met",
-            "status": node_status,
+            "holds": status == "met",
+            "status": status,
             "text": criteria[node].text,
             "evidence": cited,
-            "children": [render(c) for c in visible_children(node)] if node in children else [],
+            "children": [],
         }
-
-    return render("applies")
+        parent = parent_of[node]
+        while parent not in criteria and parent in parent_of:
+            # an inner node with no id of its own (repeat_circumstance): its parts
+            # are shown under its parent
+            parent = parent_of[parent]
+        if parent in made:
+            made[parent]["children"].append(made_node)
+    return made["applies"]
 
 
 def walk(node: dict):
