@@ -65,6 +65,15 @@ class Engine:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
 
+    def prepare(self, missing: bool = True) -> None:
+        """Parse and index everything a decision needs now, once, so that worker
+        processes forked afterwards share it instead of each doing it again."""
+        self.kb.statements("evaluate" if missing else "explain")
+        if missing:
+            self.kb.statements("abduce")
+        self.kb.criteria  # noqa: B018 - builds the criteria tables
+        feed_statements()
+
     # -- evaluation -------------------------------------------------------------
     def evaluate(self, cases: Sequence[Case], why: bool = True) -> list[Atoms]:
         """The answer atoms of each case; ``why=False`` skips the abduction layer

@@ -52,6 +52,7 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
         for batch in itertools.chain(first, batches):
             yield _render_batch(batch, kb, missing, view, fmt)
         return
+    engine_for(kb).prepare(missing)
     tasks = ((kb, missing, view, fmt,
               [(c.source, c.text if c.text is not None else case_json(c.case))
                for c in batch])
