@@ -5,9 +5,11 @@ Case data reaches clingo only as symbols built here (``clingo.Function``,
 Absent fields produce no atom: absence means "not documented".
 
 A batch of cases goes to the grounder as a :class:`CaseFeed`, the grounding
-context of ``case_feed.lp``: for each input predicate, the tuples of its
-arguments. The symbols that recur (enumerated values as constants, small
-numbers) are built once per process.
+context of ``case_feed.lp``. Most facts repeat their arguments across cases,
+so they are grouped by them: one symbol per distinct argument tuple and a
+list of case numbers, rather than one symbol per fact. The symbols that
+recur (enumerated values as constants, small numbers) are built once per
+process.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from msgspec.structs import astuple
 
 from .cases import Case, Findings, day_number
 
-__all__ = ["INPUT_PREDICATES", "CaseFeed", "case_facts", "feed_statements"]
+__all__ = ["INPUT_PREDICATES", "CaseFeed", "feed_statements"]
 
 #: The input predicates of kb/00_case_facts.lp, each with its arity.
 INPUT_PREDICATES: dict[str, int] = {
@@ -50,7 +52,29 @@ def _number(value: int) -> Symbol:
 
 _PATIENT_FIELDS = ("pregnant", "claustrophobic", "renal_insufficiency",
                    "gadolinium_contraindicated")
-_FINDING_NAMES = tuple(_constant(name) for name in Findings.__struct_fields__)
+_FINDING_FIELDS = Findings.__struct_fields__
+
+# How case_feed.lp reads each input predicate: the dated facts row by row
+# (@rows), the others grouped by their arguments (@keys, @cases). For the
+# grouped ones, how each argument (a plain value while grouping) becomes a
+# symbol.
+_ROWS = ("request_day", "imaging")
+_KEY_SYMBOLS = {
+    "case": (),
+    "request_cpt": (String,),
+    "request_region": (_constant,),
+    "request_contrast": (_constant,),
+    "patient": (_constant, _constant),
+    "finding": (_constant, _constant),
+    "imaging_result": (_number, _constant),
+    "implant": (_number, _constant),
+    "implant_metallic": (_number, _constant),
+    "implant_mr_status": (_number, _constant),
+    "foreign_body": (_number, _constant),
+    "foreign_body_metallic": (_number, _constant),
+    "foreign_body_obscures": (_number, _constant),
+}
+assert set(_ROWS) | set(_KEY_SYMBOLS) == set(INPUT_PREDICATES)
 
 
 class CaseFeed:
@@ -58,72 +82,90 @@ class CaseFeed:
     as the grounding context that ``case_feed.lp`` reads them from."""
 
     def __init__(self, cases: Sequence[Case]) -> None:
-        self.tables: dict[str, list[Symbol]] = {name: [] for name in INPUT_PREDICATES}
+        self._rows: dict[str, list[Symbol]] = {name: [] for name in _ROWS}
+        self._groups: dict[str, dict[tuple, list[Symbol]]] = {name: {} for name in _KEY_SYMBOLS}
+        self._keys: dict[str, dict[tuple[Symbol, ...], tuple]] = {}
         for number, case in enumerate(cases):
-            self._add(number, case)
+            self._add(_number(number), case)
 
-    def facts(self, name: Symbol) -> list[Symbol]:
-        """``@facts(Name)``: the argument tuples of input predicate ``Name``."""
-        return self.tables[name.name]
+    # -- what case_feed.lp calls ---------------------------------------------------
+    def rows(self, name: Symbol) -> list[Symbol]:
+        """``@rows(P)``: one tuple (Case, Arguments...) per fact of P."""
+        return self._rows[name.name]
+
+    def keys(self, name: Symbol) -> list[Symbol]:
+        """``@keys(P)``: the distinct arguments of P's facts (a tuple if more than one)."""
+        convert = _KEY_SYMBOLS[name.name]
+        back: dict[tuple[Symbol, ...], tuple] = {}
+        out: list[Symbol] = []
+        for key in self._groups[name.name]:
+            symbols = tuple(make(value) for make, value in zip(convert, key))
+            back[symbols] = key
+            out.append(symbols[0] if len(symbols) == 1 else Function("", list(symbols)))
+        self._keys[name.name] = back
+        return out
+
+    def cases(self, name: Symbol, *key: Symbol) -> list[Symbol]:
+        """``@cases(P, Arguments...)``: the numbers of the cases with that fact."""
+        groups = self._groups[name.name]
+        return groups[self._keys[name.name][key] if key else ()]
 
     def atoms(self) -> list[Symbol]:
-        """Every fact as an atom (for reading and testing; the engine uses :meth:`facts`)."""
-        return [Function(name, row.arguments if name != "case" else [row])
-                for name, rows in self.tables.items() for row in rows]
+        """Every fact as an atom, ``finding(0, glioma, true)`` (for reading and
+        testing; grounding goes through the calls above)."""
+        out: list[Symbol] = []
+        for name, convert in _KEY_SYMBOLS.items():
+            for key, numbers in self._groups[name].items():
+                arguments = [make(value) for make, value in zip(convert, key)]
+                out.extend(Function(name, [number, *arguments]) for number in numbers)
+        for name, rows in self._rows.items():
+            out.extend(Function(name, row.arguments) for row in rows)
+        return out
 
-    def _add(self, number: int, case: Case) -> None:
-        t = self.tables
-        c = _number(number)
-        constant = _constant
+    # -- building ---------------------------------------------------------------------
+    def _add(self, c: Symbol, case: Case) -> None:
+        groups = self._groups
+
+        def fact(name: str, *key: object) -> None:
+            groups[name].setdefault(key, []).append(c)
+
         request = case.request
-        t["case"].append(c)
-        t["request_cpt"].append(Function("", [c, String(request.cpt)]))
-        t["request_region"].append(Function("", [c, constant(request.body_region)]))
-        t["request_day"].append(Function("", [c, Number(day_number(request.date))]))
+        fact("case")
+        fact("request_cpt", request.cpt)
+        fact("request_region", request.body_region)
+        self._rows["request_day"].append(Function("", [c, _number(day_number(request.date))]))
         if request.contrast is not None:
-            t["request_contrast"].append(Function("", [c, constant(request.contrast)]))
+            fact("request_contrast", request.contrast)
         patient = case.patient
         if patient is not None:
-            rows = t["patient"]
             for name in _PATIENT_FIELDS:
                 value = getattr(patient, name)
                 if value is not None:
-                    rows.append(Function("", [c, constant(name), constant(value)]))
+                    fact("patient", name, value)
         findings = case.findings
         if findings is not None:
-            rows = t["finding"]
-            for name, value in zip(_FINDING_NAMES, astuple(findings)):
+            for name, value in zip(_FINDING_FIELDS, astuple(findings)):
                 if value is not None:
-                    rows.append(Function("", [c, name, constant(value)]))
+                    fact("finding", name, value)
+        rows = self._rows["imaging"]
         for index, study in enumerate(case.imaging or ()):
-            i = _number(index)
-            t["imaging"].append(Function("", [c, i, constant(study.modality),
-                                              constant(study.body_region),
-                                              Number(day_number(study.date))]))
+            rows.append(Function("", [c, _number(index), _constant(study.modality),
+                                      _constant(study.body_region),
+                                      _number(day_number(study.date))]))
             if study.result is not None:
-                t["imaging_result"].append(Function("", [c, i, constant(study.result)]))
+                fact("imaging_result", index, study.result)
         for index, implant in enumerate(case.implants or ()):
-            i = _number(index)
-            t["implant"].append(Function("", [c, i, constant(implant.kind)]))
+            fact("implant", index, implant.kind)
             if implant.metallic is not None:
-                t["implant_metallic"].append(Function("", [c, i, constant(implant.metallic)]))
+                fact("implant_metallic", index, implant.metallic)
             if implant.mr_status is not None:
-                t["implant_mr_status"].append(Function("", [c, i, constant(implant.mr_status)]))
+                fact("implant_mr_status", index, implant.mr_status)
         for index, body in enumerate(case.foreign_bodies or ()):
-            i = _number(index)
-            t["foreign_body"].append(Function("", [c, i, constant(body.location)]))
+            fact("foreign_body", index, body.location)
             if body.metallic is not None:
-                t["foreign_body_metallic"].append(Function("", [c, i, constant(body.metallic)]))
+                fact("foreign_body_metallic", index, body.metallic)
             if body.obscures_area_of_concern is not None:
-                t["foreign_body_obscures"].append(
-                    Function("", [c, i, constant(body.obscures_area_of_concern)]))
-
-
-def case_facts(number: int, case: Case) -> list[Symbol]:
-    """The facts of one case as atoms, each carrying ``number`` as its case argument."""
-    feed = CaseFeed([case])
-    renumbered = _number(number)
-    return [Function(atom.name, [renumbered, *atom.arguments[1:]]) for atom in feed.atoms()]
+                fact("foreign_body_obscures", index, body.obscures_area_of_concern)
 
 
 @functools.cache
