@@ -5,11 +5,10 @@ from __future__ import annotations
 import clingo
 from clingo import ast
 from hypothesis import given, settings
+from strategies import cases
 
 from mrs_asp.cases import case_from_data
 from mrs_asp.facts import INPUT_PREDICATES, CaseFeed, feed_statements
-
-from strategies import cases
 
 CASE = {
     "id": "facts",
