@@ -9,6 +9,7 @@ Python tables.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -104,16 +105,22 @@ def _named_anonymous(statement: ast.AST) -> ast.AST:
     ``not``, and are left alone there).
     """
     if statement.ast_type != ast.ASTType.Rule or not any(
-            _is_positive_atom(literal) for literal in statement.body):
+            _has_anonymous(literal) for literal in statement.body):
         return statement
     namer = _NameAnonymous()
-    return statement.update(body=[namer(literal) if _is_positive_atom(literal) else literal
+    return statement.update(body=[namer(literal) if _has_anonymous(literal) else literal
                                   for literal in statement.body])
 
 
-def _is_positive_atom(literal: ast.AST) -> bool:
+_ANONYMOUS = re.compile(r"(?<![\w'])_(?![\w'])")
+
+
+def _has_anonymous(literal: ast.AST) -> bool:
+    """A positive atom with an anonymous variable (its text is checked first:
+    walking the AST from Python is slow, and the KB is loaded at every start)."""
     return (literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
-            and literal.atom.ast_type == ast.ASTType.SymbolicAtom)
+            and literal.atom.ast_type == ast.ASTType.SymbolicAtom
+            and _ANONYMOUS.search(str(literal)) is not None)
 
 
 @dataclass
@@ -133,24 +140,29 @@ class KnowledgeBase:
         """The layer files, in reading order (``NN_name.lp``)."""
         return layer_files(self.directory)
 
+    @cached_property
+    def _parsed(self) -> list[tuple[str, ast.AST]]:
+        """Every statement of the layer files with its file's name, parsed once."""
+        statements: list[ast.AST] = []
+        messages: list[str] = []
+
+        def logger(code: clingo.MessageCode, message: str) -> None:
+            messages.append(message.strip())
+
+        try:
+            ast.parse_files([str(p) for p in self.files], statements.append, logger=logger)
+        except RuntimeError as exc:
+            detail = "; ".join(messages) or str(exc)
+            raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
+        return [(Path(st.location.begin.filename).name, _named_anonymous(st))
+                for st in statements]
+
     def statements(self, mode: str) -> list[ast.AST]:
         """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
         if mode not in self._statements:
             skipped, shown = _MODES[mode]
-            files = [p for p in self.files if not p.name.startswith(skipped)]
-            statements: list[ast.AST] = []
-            messages: list[str] = []
-
-            def logger(code: clingo.MessageCode, message: str) -> None:
-                messages.append(message.strip())
-
-            try:
-                ast.parse_files([str(p) for p in files], statements.append, logger=logger)
-            except RuntimeError as exc:
-                detail = "; ".join(messages) or str(exc)
-                raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
-            self._statements[mode] = [_named_anonymous(st) for st in statements
-                                      if _kept(st, shown)]
+            self._statements[mode] = [st for name, st in self._parsed
+                                      if not name.startswith(skipped) and _kept(st, shown)]
         return self._statements[mode]
 
     def control(self, mode: str, arguments: list[str] | None = None) -> clingo.Control:
