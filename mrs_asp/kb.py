@@ -104,8 +104,8 @@ def _named_anonymous(statement: ast.AST) -> ast.AST:
     mean the same in a positive literal (they are not safe to name under
     ``not``, and are left alone there).
     """
-    if statement.ast_type != ast.ASTType.Rule or not any(
-            _has_anonymous(literal) for literal in statement.body):
+    if (statement.ast_type != ast.ASTType.Rule or not _ANONYMOUS.search(str(statement))
+            or not any(_has_anonymous(literal) for literal in statement.body)):
         return statement
     namer = _NameAnonymous()
     return statement.update(body=[namer(literal) if _has_anonymous(literal) else literal
