@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
 
 from clingo import Function, Number, String, Symbol, ast
 from msgspec.structs import astuple
@@ -171,7 +171,7 @@ class CaseFeed:
 @functools.cache
 def feed_statements() -> list[ast.AST]:
     """case_feed.lp, parsed once."""
-    text = resources.files("mrs_asp").joinpath("case_feed.lp").read_text()
+    text = Path(__file__).with_name("case_feed.lp").read_text()
     statements: list[ast.AST] = []
     ast.parse_string(text, statements.append)
     return statements
