@@ -2,7 +2,8 @@
 
 The main process reads and validates cases and writes answers in input
 order; worker processes (forked, so they inherit the parsed knowledge base)
-ground, solve and render a batch each. A single batch is decided in-process,
+ground, solve and render a batch each, into a file of a temporary spool
+directory that the main process copies out in order. A single batch is decided in-process,
 so one case pays no start-up of workers.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -38,9 +40,12 @@ def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view:
 
 
 def _work(task: tuple) -> str:
-    kb, missing, view, fmt, items = task
+    kb, missing, view, fmt, spool, number, items = task
     batch = [parse_case(text, source) for source, text in items]
-    return _render_batch(batch, kb, missing, view, fmt)
+    path = os.path.join(spool, f"{number}.out")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(_render_batch(batch, kb, missing, view, fmt))
+    return path
 
 
 def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: bool,
@@ -53,9 +58,16 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
             yield _render_batch(batch, kb, missing, view, fmt)
         return
     engine_for(kb).prepare(missing)
-    tasks = ((kb, missing, view, fmt,
-              [(c.source, c.text if c.text is not None else case_json(c.case))
-               for c in batch])
-             for batch in itertools.chain(first, batches))
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        yield from pool.imap(_work, tasks)
+    # A worker leaves each batch's answers in a file of the spool directory and
+    # goes on with the next batch: sent back through the pool's pipe, a batch of
+    # answers (~0.7 MB) kept it waiting until this process had read it all.
+    with tempfile.TemporaryDirectory(prefix="mrs-asp-") as spool, \
+            multiprocessing.get_context("fork").Pool(jobs) as pool:
+        tasks = ((kb, missing, view, fmt, spool, number,
+                  [(c.source, c.text if c.text is not None else case_json(c.case))
+                   for c in batch])
+                 for number, batch in enumerate(itertools.chain(first, batches)))
+        for path in pool.imap(_work, tasks):
+            with open(path, encoding="utf-8") as answers:
+                yield answers.read()
+            os.unlink(path)
