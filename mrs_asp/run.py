@@ -3,8 +3,8 @@
 The main process reads and validates cases and writes answers in input
 order; worker processes (forked, so they inherit the parsed knowledge base)
 ground, solve and render a batch each, into a file of a temporary spool
-directory that the main process copies out in order. A single batch is decided in-process,
-so one case pays no start-up of workers.
+directory that the main process copies out in order. A single batch is
+decided in-process, so one case pays no start-up of workers.
 """
 
 from __future__ import annotations
