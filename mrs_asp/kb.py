@@ -97,7 +97,7 @@ class _NameAnonymous(ast.Transformer):
 def _named_anonymous(statement: ast.AST) -> ast.AST:
     """The same rule, with the anonymous variables of its positive body atoms named.
 
-    gringo projects an atom such as ``study(Case, Study, _, Region, _)`` onto an
+    gringo projects an atom such as ``region_study(Case, Study, _, Days)`` onto an
     auxiliary predicate before joining it; in this knowledge base each study,
     path node or trigger has one binding of those places, so the projection
     only adds atoms (about a tenth of a case's grounding). Named, the variables

@@ -80,8 +80,8 @@ def test_undefined_predicate_is_found_at_its_use(kb: Path):
 
 @pytest.mark.parametrize("use", [
     "ok(Case) :- case(Case), #count { S : ghost(Case, S) } > 0.\n",
-    "ok(Case) :- case(Case), ghost(Case, S) : study(Case, S, _, _, _).\n",
-    "ok(Case) :- case(Case), study(Case, S, _, _, _) : ghost(Case, S).\n",
+    "ok(Case) :- case(Case), ghost(Case, S) : region_study(Case, S, _, _).\n",
+    "ok(Case) :- case(Case), region_study(Case, S, _, _) : ghost(Case, S).\n",
     "ok(Case) :- case(Case), not ghost(Case, 1).\n",
     "#heuristic fill(Case, F) : fillable(Case, F), ghost(Case, F). [1, true]\n",
 ])
