@@ -125,47 +125,48 @@ class CaseFeed:
     # -- building ---------------------------------------------------------------------
     def _add(self, c: Symbol, case: Case) -> None:
         groups = self._groups
-
-        def fact(name: str, *key: object) -> None:
-            groups[name].setdefault(key, []).append(c)
-
         request = case.request
-        fact("case")
-        fact("request_cpt", request.cpt)
-        fact("request_region", request.body_region)
+        groups["case"].setdefault((), []).append(c)
+        groups["request_cpt"].setdefault((request.cpt,), []).append(c)
+        groups["request_region"].setdefault((request.body_region,), []).append(c)
         self._rows["request_day"].append(Function("", [c, _number(day_number(request.date))]))
         if request.contrast is not None:
-            fact("request_contrast", request.contrast)
+            groups["request_contrast"].setdefault((request.contrast,), []).append(c)
         patient = case.patient
         if patient is not None:
+            rows = groups["patient"]
             for name in _PATIENT_FIELDS:
                 value = getattr(patient, name)
                 if value is not None:
-                    fact("patient", name, value)
+                    rows.setdefault((name, value), []).append(c)
         findings = case.findings
         if findings is not None:
+            rows = groups["finding"]
             for name, value in zip(_FINDING_FIELDS, astuple(findings)):
                 if value is not None:
-                    fact("finding", name, value)
-        rows = self._rows["imaging"]
-        for index, study in enumerate(case.imaging or ()):
-            rows.append(Function("", [c, _number(index), _constant(study.modality),
-                                      _constant(study.body_region),
-                                      _number(day_number(study.date))]))
-            if study.result is not None:
-                fact("imaging_result", index, study.result)
+                    rows.setdefault((name, value), []).append(c)
+        if case.imaging:
+            rows = self._rows["imaging"]
+            results = groups["imaging_result"]
+            for index, study in enumerate(case.imaging):
+                rows.append(Function("", [c, _number(index), _constant(study.modality),
+                                          _constant(study.body_region),
+                                          _number(day_number(study.date))]))
+                if study.result is not None:
+                    results.setdefault((index, study.result), []).append(c)
         for index, implant in enumerate(case.implants or ()):
-            fact("implant", index, implant.kind)
+            groups["implant"].setdefault((index, implant.kind), []).append(c)
             if implant.metallic is not None:
-                fact("implant_metallic", index, implant.metallic)
+                groups["implant_metallic"].setdefault((index, implant.metallic), []).append(c)
             if implant.mr_status is not None:
-                fact("implant_mr_status", index, implant.mr_status)
+                groups["implant_mr_status"].setdefault((index, implant.mr_status), []).append(c)
         for index, body in enumerate(case.foreign_bodies or ()):
-            fact("foreign_body", index, body.location)
+            groups["foreign_body"].setdefault((index, body.location), []).append(c)
             if body.metallic is not None:
-                fact("foreign_body_metallic", index, body.metallic)
+                groups["foreign_body_metallic"].setdefault((index, body.metallic), []).append(c)
             if body.obscures_area_of_concern is not None:
-                fact("foreign_body_obscures", index, body.obscures_area_of_concern)
+                groups["foreign_body_obscures"].setdefault(
+                    (index, body.obscures_area_of_concern), []).append(c)
 
 
 @functools.cache
