@@ -123,6 +123,10 @@ def _has_anonymous(literal: ast.AST) -> bool:
             and _ANONYMOUS.search(str(literal)) is not None)
 
 
+# What the engine reads of the KB itself: each criterion's words, the tree.
+_TABLES = ("criterion(", "node(", "part(")
+
+
 @dataclass
 class KnowledgeBase:
     directory: Path
@@ -141,8 +145,10 @@ class KnowledgeBase:
         return layer_files(self.directory)
 
     @cached_property
-    def _parsed(self) -> list[tuple[str, ast.AST]]:
-        """Every statement of the layer files with its file's name, parsed once."""
+    def _parsed(self) -> list[tuple[str, ast.AST, str]]:
+        """Every statement of the layer files with its file's name and its text,
+        parsed once. (Reading the text is one call; walking the AST from Python
+        is many.)"""
         statements: list[ast.AST] = []
         messages: list[str] = []
 
@@ -154,14 +160,15 @@ class KnowledgeBase:
         except RuntimeError as exc:
             detail = "; ".join(messages) or str(exc)
             raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
-        return [(Path(st.location.begin.filename).name, _named_anonymous(st))
-                for st in statements]
+        named = [(Path(st.location.begin.filename).name, _named_anonymous(st))
+                 for st in statements]
+        return [(name, st, str(st)) for name, st in named]
 
     def statements(self, mode: str) -> list[ast.AST]:
         """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
         if mode not in self._statements:
             skipped, shown = _MODES[mode]
-            self._statements[mode] = [st for name, st in self._parsed
+            self._statements[mode] = [st for name, st, _ in self._parsed
                                       if not name.startswith(skipped) and _kept(st, shown)]
         return self._statements[mode]
 
@@ -177,7 +184,15 @@ class KnowledgeBase:
 
     @cached_property
     def _tables(self) -> tuple[dict[str, Criterion], dict[str, str], dict[str, list[str]]]:
-        ctl = self.control("evaluate")
+        # The KB states criterion/3, node/2 and part/3 as facts: grounding just
+        # those statements is enough (and ten times quicker than the whole KB);
+        # should one be derived by a rule, the whole KB is grounded instead.
+        tables = [(st, text) for _, st, text in self._parsed if text.startswith(_TABLES)]
+        ctl = clingo.Control(["--warn=none"], logger=_quiet)
+        with ast.ProgramBuilder(ctl) as builder:
+            for statement in ([st for st, _ in tables] if all(not st.body for st, _ in tables)
+                              else self.statements("evaluate")):
+                builder.add(statement)
         ctl.ground([("base", [])])
         raw: list[tuple[str, str, str]] = []
         nodes: dict[str, str] = {}
@@ -206,15 +221,10 @@ class KnowledgeBase:
         # The rest in the order the files state them.
         # (clingo parses a list of files last to first: order by file, then line.)
         file_rank = {str(p): i for i, p in enumerate(self.files)}
-        facts = [st for st in self.statements("evaluate")
-                 if st.ast_type == ast.ASTType.Rule and not st.body
-                 and st.head.ast_type == ast.ASTType.Literal
-                 and st.head.atom.ast_type == ast.ASTType.SymbolicAtom
-                 and st.head.atom.symbol.ast_type == ast.ASTType.Function
-                 and st.head.atom.symbol.name == "criterion"]
-        facts.sort(key=lambda st: (file_rank.get(st.location.begin.filename, -1),
-                                   st.location.begin.line))
-        stated = [str(st.head.atom.symbol.arguments[0]) for st in facts]
+        facts = [(st, text) for st, text in tables if text.startswith("criterion(")]
+        facts.sort(key=lambda fact: (file_rank.get(fact[0].location.begin.filename, -1),
+                                     fact[0].location.begin.line))
+        stated = [text[len("criterion("):text.index(",")] for _, text in facts]
         kinds = ("applicability", "indication", "non_indication", "advisory")
         for kind in kinds:
             for cid in stated + [c for c, _, _ in raw]:
