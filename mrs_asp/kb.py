@@ -94,7 +94,7 @@ class _NameAnonymous(ast.Transformer):
         return variable.update(name=f"Anonymous{self.count}")
 
 
-def _named_anonymous(statement: ast.AST) -> ast.AST:
+def _named_anonymous(statement: ast.AST, text: str) -> ast.AST:
     """The same rule, with the anonymous variables of its positive body atoms named.
 
     gringo projects an atom such as ``region_study(Case, Study, _, Days)`` onto an
@@ -104,12 +104,15 @@ def _named_anonymous(statement: ast.AST) -> ast.AST:
     mean the same in a positive literal (they are not safe to name under
     ``not``, and are left alone there).
     """
-    if (statement.ast_type != ast.ASTType.Rule or not _ANONYMOUS.search(str(statement))
-            or not any(_has_anonymous(literal) for literal in statement.body)):
+    if not _ANONYMOUS.search(text) or statement.ast_type != ast.ASTType.Rule:
+        return statement
+    body = statement.body
+    marked = [_has_anonymous(literal) for literal in body]
+    if not any(marked):
         return statement
     namer = _NameAnonymous()
-    return statement.update(body=[namer(literal) if _has_anonymous(literal) else literal
-                                  for literal in statement.body])
+    return statement.update(body=[namer(literal) if mark else literal
+                                  for literal, mark in zip(body, marked)])
 
 
 _ANONYMOUS = re.compile(r"(?<![\w'])_(?![\w'])")
@@ -118,9 +121,9 @@ _ANONYMOUS = re.compile(r"(?<![\w'])_(?![\w'])")
 def _has_anonymous(literal: ast.AST) -> bool:
     """A positive atom with an anonymous variable (its text is checked first:
     walking the AST from Python is slow, and the KB is loaded at every start)."""
-    return (literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
-            and literal.atom.ast_type == ast.ASTType.SymbolicAtom
-            and _ANONYMOUS.search(str(literal)) is not None)
+    return (_ANONYMOUS.search(str(literal)) is not None
+            and literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
+            and literal.atom.ast_type == ast.ASTType.SymbolicAtom)
 
 
 # What the engine reads of the KB itself: each criterion's words, the tree.
@@ -149,20 +152,23 @@ class KnowledgeBase:
         """Every statement of the layer files with its file's name and its text,
         parsed once. (Reading the text is one call; walking the AST from Python
         is many.)"""
-        statements: list[ast.AST] = []
+        parsed: list[tuple[str, ast.AST, str]] = []
         messages: list[str] = []
 
         def logger(code: clingo.MessageCode, message: str) -> None:
             messages.append(message.strip())
 
-        try:
-            ast.parse_files([str(p) for p in self.files], statements.append, logger=logger)
-        except RuntimeError as exc:
-            detail = "; ".join(messages) or str(exc)
-            raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
-        named = [(Path(st.location.begin.filename).name, _named_anonymous(st))
-                 for st in statements]
-        return [(name, st, str(st)) for name, st in named]
+        for path in self.files:  # file by file: each statement's file is known
+            statements: list[ast.AST] = []
+            try:
+                ast.parse_files([str(path)], statements.append, logger=logger)
+            except RuntimeError as exc:
+                detail = "; ".join(messages) or str(exc)
+                raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
+            for statement in statements:
+                text = str(statement)
+                parsed.append((path.name, _named_anonymous(statement, text), text))
+        return parsed
 
     def statements(self, mode: str) -> list[ast.AST]:
         """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
