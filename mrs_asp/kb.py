@@ -38,8 +38,9 @@ def default_kb_dir() -> Path:
 
 def layer_files(directory: Path) -> list[Path]:
     """The layer files of a KB directory (``NN_name.lp``), in reading order,
-    following a variant's ``extends`` file (see :func:`mrs_asp.lint.layer_files`)."""
-    from .lint import LayerError, layer_files as files_of
+    following a variant's ``extends`` file (see :func:`mrs_asp.layers.layer_files`)."""
+    from .layers import LayerError
+    from .layers import layer_files as files_of
     try:
         return files_of(directory)
     except LayerError as exc:
