@@ -61,7 +61,6 @@ ENGINE_READS: frozenset[tuple[str, int]] = frozenset({
 })
 
 
-
 def _display(path: Path) -> str:
     """``kb/30_indications.lp``: the file with its knowledge-base directory."""
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
