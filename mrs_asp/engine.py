@@ -10,7 +10,6 @@ enumerate that case's subset-minimal fillings (domain heuristics, domRec).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -52,26 +51,25 @@ def pointer_of(term: str) -> str | None:
     return "/" + term[4:-1].replace(",", "/").replace('"', "")
 
 
-# Between two shown atoms in the text of a tuple of them: "...),name(...".
-_BETWEEN_ATOMS = re.compile(r"(?<=\)),(?=[a-z_][A-Za-z0-9_']*\()")
-
-
 def atom_texts(symbols: Sequence[Symbol]) -> list[str]:
     """``[str(s) for s in symbols]`` for positive atoms with arguments (every
     atom the knowledge base shows carries its case), in one call to clingo.
 
     clingo formats the whole model as one tuple ``(a(..),b(..),...)`` and
-    Python splits it where one atom ends and the next begins: the C API is
-    crossed once per batch instead of once per atom. Between two such atoms
-    there is always a boundary; one inside an atom (a string argument "x),y(",
-    a nested term f(g(1),h(2))) makes one piece too many, and then each atom
-    is formatted on its own.
+    Python splits it at each ``),``: the C API is crossed once per batch
+    instead of once per atom. Between two such atoms there is always a ``),``;
+    one inside an atom (a nested term not last, f(g(1),h(2)), or a string
+    "x),y") makes one piece too many, and then each atom is formatted on its
+    own.
     """
     if len(symbols) < 2:
         return [str(s) for s in symbols]
-    texts = _BETWEEN_ATOMS.split(str(Function("", symbols))[1:-1])
-    if len(texts) != len(symbols):
+    pieces = str(Function("", symbols))[1:-1].split("),")
+    if len(pieces) != len(symbols):
         return [str(s) for s in symbols]
+    last = pieces.pop()
+    texts = [piece + ")" for piece in pieces]
+    texts.append(last)
     return texts
 
 
