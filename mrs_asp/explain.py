@@ -21,30 +21,34 @@ def _pointer_order(ptr: str) -> tuple:
 
 def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
     criteria = kb.criteria
-    parent_of = {node: parent for node, parent, _ in atoms.nodes}
     evidence: dict[str, list[str]] = {}
     for node, ptr in atoms.cites:
-        evidence.setdefault(node, []).append(ptr)
-    made: dict[str, dict] = {}
+        if node in evidence:
+            evidence[node].append(ptr)
+        else:
+            evidence[node] = [ptr]
+    parent_of: dict[str, str] = {}
+    shown = []
+    for node, parent, status in atoms.nodes:
+        parent_of[node] = parent
+        criterion = criteria.get(node)
+        if criterion is not None:
+            shown.append((criterion.rank, node, status, criterion.text))
     # Guideline order is depth-first from the root, so a parent is made before
     # its children, and children are appended in the guideline's order.
-    shown = [(criteria[node].rank, node, status) for node, _, status in atoms.nodes
-             if node in criteria]
     shown.sort()
-    for _, node, status in shown:
-        cited = evidence.get(node, [])
-        if len(cited) > 1:
+    made: dict[str, dict] = {}
+    for _, node, status, text in shown:
+        cited = evidence.get(node)
+        if cited is None:
+            cited = []
+        elif len(cited) > 1:
             cited.sort(key=_pointer_order)
-        made[node] = made_node = {
-            "criterion": node,
-            "holds": status == "met",
-            "status": status,
-            "text": criteria[node].text,
-            "evidence": cited,
-            "children": [],
-        }
+        made[node] = made_node = {"criterion": node, "holds": status == "met",
+                                  "status": status, "text": text, "evidence": cited,
+                                  "children": []}
         parent = parent_of[node]
-        while parent not in criteria and parent in parent_of:
+        while parent not in made and parent not in criteria and parent in parent_of:
             # an inner node with no id of its own (repeat_circumstance): its parts
             # are shown under its parent
             parent = parent_of[parent]
