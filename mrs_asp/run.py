@@ -9,6 +9,7 @@ decided in-process, so one case pays no start-up of workers.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -41,10 +42,18 @@ def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view:
 
 def _work(task: tuple) -> str:
     kb, missing, view, fmt, spool, number, items = task
-    batch = [parse_case(text, source) for source, text in items]
+    # A batch allocates many small objects and makes no garbage cycles worth
+    # chasing: the collector runs once after it rather than every few hundred
+    # allocations during it (~2% of a batch's time).
+    gc.disable()
+    try:
+        batch = [parse_case(text, source) for source, text in items]
+        answers = _render_batch(batch, kb, missing, view, fmt)
+    finally:
+        gc.enable()
     path = os.path.join(spool, f"{number}.out")
     with open(path, "w", encoding="utf-8") as out:
-        out.write(_render_batch(batch, kb, missing, view, fmt))
+        out.write(answers)
     return path
 
 
@@ -58,16 +67,22 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
             yield _render_batch(batch, kb, missing, view, fmt)
         return
     engine_for(kb).prepare(missing)
-    # A worker leaves each batch's answers in a file of the spool directory and
-    # goes on with the next batch: sent back through the pool's pipe, a batch of
-    # answers (~0.7 MB) kept it waiting until this process had read it all.
-    with tempfile.TemporaryDirectory(prefix="mrs-asp-") as spool, \
-            multiprocessing.get_context("fork").Pool(jobs) as pool:
-        tasks = ((kb, missing, view, fmt, spool, number,
-                  [(c.source, c.text if c.text is not None else case_json(c.case))
-                   for c in batch])
-                 for number, batch in enumerate(itertools.chain(first, batches)))
-        for path in pool.imap(_work, tasks):
-            with open(path, encoding="utf-8") as answers:
-                yield answers.read()
-            os.unlink(path)
+    # What the workers inherit (modules, the parsed KB) is kept out of their
+    # collections, so the collector neither scans it nor copies its pages.
+    gc.freeze()
+    try:
+        # A worker leaves each batch's answers in a file of the spool directory
+        # and goes on with the next batch: sent back through the pool's pipe, a
+        # batch of answers (~0.7 MB) kept it waiting until this process had read it.
+        with tempfile.TemporaryDirectory(prefix="mrs-asp-") as spool, \
+                multiprocessing.get_context("fork").Pool(jobs) as pool:
+            tasks = ((kb, missing, view, fmt, spool, number,
+                      [(c.source, c.text if c.text is not None else case_json(c.case))
+                       for c in batch])
+                     for number, batch in enumerate(itertools.chain(first, batches)))
+            for path in pool.imap(_work, tasks):
+                with open(path, encoding="utf-8") as answers:
+                    yield answers.read()
+                os.unlink(path)
+    finally:
+        gc.unfreeze()
