@@ -24,6 +24,7 @@ from clingo import Function, Symbol, ast
 
 from .answer import decide
 from .cases import case_from_data
+from .facts import INPUT_PREDICATES
 from .findings import Finding
 from .kb import KnowledgeBase
 
@@ -96,9 +97,8 @@ def witness_case(symbols: list[Symbol], case_id: str) -> dict:
     return case
 
 
-CASE_PREDICATES = {"request_contrast", "patient", "finding", "imaging", "imaging_result",
-                    "implant", "implant_metallic", "implant_mr_status", "foreign_body",
-                    "foreign_body_metallic", "foreign_body_obscures"}
+# The input predicates case_space.lp chooses (the case and its request are fixed there).
+CASE_PREDICATES = INPUT_PREDICATES - {"case", "request_cpt", "request_region", "request_day"}
 
 
 class CaseSpace:

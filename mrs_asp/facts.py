@@ -26,13 +26,12 @@ from .cases import Case, Findings, day_number
 
 __all__ = ["INPUT_PREDICATES", "CaseFeed", "feed_statements"]
 
-#: The input predicates of kb/00_case_facts.lp, each with its arity.
-INPUT_PREDICATES: dict[str, int] = {
-    "case": 1, "request_cpt": 2, "request_region": 2, "request_day": 2,
-    "request_contrast": 2, "patient": 3, "finding": 3, "imaging": 5, "imaging_result": 3,
-    "implant": 3, "implant_metallic": 3, "implant_mr_status": 3, "foreign_body": 3,
-    "foreign_body_metallic": 3, "foreign_body_obscures": 3,
-}
+#: The input predicates of kb/00_case_facts.lp (what a case becomes).
+INPUT_PREDICATES: frozenset[str] = frozenset({
+    "case", "request_cpt", "request_region", "request_day", "request_contrast", "patient",
+    "finding", "imaging", "imaging_result", "implant", "implant_metallic",
+    "implant_mr_status", "foreign_body", "foreign_body_metallic", "foreign_body_obscures",
+})
 
 
 @cache
@@ -74,7 +73,7 @@ _KEY_SYMBOLS = {
     "foreign_body_metallic": (_number, _constant),
     "foreign_body_obscures": (_number, _constant),
 }
-assert set(_ROWS) | set(_KEY_SYMBOLS) == set(INPUT_PREDICATES)
+assert set(_ROWS) | set(_KEY_SYMBOLS) == INPUT_PREDICATES
 
 
 class CaseFeed:
