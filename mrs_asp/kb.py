@@ -17,6 +17,8 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
+from . import layers
+
 __all__ = ["Criterion", "KnowledgeBase", "KnowledgeBaseError", "default_kb_dir", "layer_files"]
 
 
@@ -39,11 +41,9 @@ def default_kb_dir() -> Path:
 def layer_files(directory: Path) -> list[Path]:
     """The layer files of a KB directory (``NN_name.lp``), in reading order,
     following a variant's ``extends`` file (see :func:`mrs_asp.layers.layer_files`)."""
-    from .layers import LayerError
-    from .layers import layer_files as files_of
     try:
-        return files_of(directory)
-    except LayerError as exc:
+        return layers.layer_files(directory)
+    except layers.LayerError as exc:
         raise KnowledgeBaseError(str(exc)) from None
 
 
@@ -225,13 +225,9 @@ class KnowledgeBase:
 
         visit("applies")
         visit("indicated")
-        # The rest in the order the files state them.
-        # (clingo parses a list of files last to first: order by file, then line.)
-        file_rank = {str(p): i for i, p in enumerate(self.files)}
-        facts = [(st, text) for st, text in tables if text.startswith("criterion(")]
-        facts.sort(key=lambda fact: (file_rank.get(fact[0].location.begin.filename, -1),
-                                     fact[0].location.begin.line))
-        stated = [text[len("criterion("):text.index(",")] for _, text in facts]
+        # The rest in the order the files state them (_parsed is in that order).
+        stated = [text[len("criterion("):text.index(",")] for _, text in tables
+                  if text.startswith("criterion(")]
         kinds = ("applicability", "indication", "non_indication", "advisory")
         for kind in kinds:
             for cid in stated + [c for c, _, _ in raw]:
