@@ -374,21 +374,25 @@ def _value_at(doc: Any, parts: list[str | int]) -> Any:
     return node
 
 
+def _unannotated(kind: Any) -> Any:
+    """``Annotated[T, Meta(...)]`` -> ``T``."""
+    while getattr(kind, "__metadata__", None) is not None:
+        kind = kind.__origin__
+    return kind
+
+
 def _type_at(parts: list[str | int]) -> Any:
     """The declared type of the field at ``parts`` (Annotated and list[] peeled)."""
     kind: Any = Case
     for part in parts:
-        while getattr(kind, "__metadata__", None) is not None:
-            kind = kind.__origin__
+        kind = _unannotated(kind)
         if isinstance(part, int):
             kind = getattr(kind, "__args__", (None,))[0]
-            continue
-        fields = {f.name: f.type for f in msgspec.structs.fields(kind)} \
-            if isinstance(kind, type) and issubclass(kind, Struct) else {}
-        kind = fields.get(part)
-    while getattr(kind, "__metadata__", None) is not None:
-        kind = kind.__origin__
-    return kind
+        elif isinstance(kind, type) and issubclass(kind, Struct):
+            kind = {f.name: f.type for f in msgspec.structs.fields(kind)}.get(part)
+        else:
+            kind = None
+    return _unannotated(kind)
 
 
 def _line_column(data: bytes, offset: int) -> str:
