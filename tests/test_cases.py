@@ -25,7 +25,7 @@ from mrs_asp.cases import (
     parse_case,
 )
 
-EXAMPLES = Path("/work/shared/spec/examples")
+EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.case.json"))
 
 BASE = {
