@@ -35,9 +35,14 @@ class Answer:
     why_nothing_missing: list[dict] | None = None
     # For each alternative of `missing`: (criteria it meets, non-indications it lifts).
     effects: list[tuple[list[str], list[str]]] = field(default_factory=list)
+    # False when what is missing was not computed (decide(missing=False), --no-missing):
+    # the JSON answer then leaves `missing` and `required` out, rather than an empty
+    # list that would read as "nothing is missing".
+    missing_computed: bool = True
 
     def to_json(self) -> dict:
-        """The JSON answer of SPEC section 5 (plus ``why_nothing_missing`` when that applies)."""
+        """The JSON answer of SPEC section 5 (plus ``why_nothing_missing`` when that
+        applies; without ``missing`` and ``required`` when they were not computed)."""
         out = {
             "id": self.id,
             "determination": self.determination,
@@ -45,9 +50,10 @@ class Answer:
             "non_indications": self.non_indications,
             "advisories": self.advisories,
             "explanation": self.explanation,
-            "missing": self.missing,
-            "required": self.required,
         }
+        if self.missing_computed:
+            out["missing"] = self.missing
+            out["required"] = self.required
         if self.why_nothing_missing is not None:
             out["why_nothing_missing"] = self.why_nothing_missing
         return out
@@ -55,7 +61,9 @@ class Answer:
 
 @lru_cache(maxsize=8)
 def _engine(directory: Path) -> Engine:
-    return Engine(KnowledgeBase(directory))
+    knowledge = KnowledgeBase(directory)
+    knowledge.validate()  # a broken KB is refused before any case is decided
+    return Engine(knowledge)
 
 
 def engine_for(kb: str | Path | None = None) -> Engine:
@@ -85,6 +93,7 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
             non_indications=lists["non_indication"],
             advisories=lists["advisory"],
             explanation=build_explanation(atoms, knowledge),
+            missing_computed=missing,
         ))
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]

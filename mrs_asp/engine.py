@@ -10,15 +10,16 @@ enumerate that case's subset-minimal fillings (domain heuristics, domRec).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import clingo
 from clingo import Function, Number, Symbol, TruthValue, ast
 
-from .cases import Case
+from .cases import Case, Request
 from .facts import CaseFeed, feed_statements
-from .kb import KnowledgeBase
+from .kb import KnowledgeBase, KnowledgeBaseError
 
 __all__ = ["Atoms", "Engine", "EVALUATE_BATCH", "ABDUCE_BATCH"]
 
@@ -96,6 +97,21 @@ class Engine:
         self.kb.criteria  # noqa: B018 - builds the criteria tables
         feed_statements()
 
+    def probe(self) -> None:
+        """Decide one small case (a request and nothing else) to find a knowledge
+        base with no answer set before any real case: raises
+        :class:`~mrs_asp.kb.KnowledgeBaseError`. (A KB that has no answer set only
+        for some cases is found when their batch is decided.)"""
+        probe = Case(id="probe", request=Request(cpt="76390", date=dt.date(2026, 1, 1),
+                                                 body_region="brain"))
+        try:
+            self.evaluate([probe])
+        except KnowledgeBaseError:
+            raise KnowledgeBaseError(
+                f"{self.kb.directory}: the knowledge base has no answer set, even for a "
+                f"request with nothing documented: some rule or constraint rules out every "
+                f"answer") from None
+
     # -- evaluation -------------------------------------------------------------
     def evaluate(self, cases: Sequence[Case], why: bool = True) -> list[Atoms]:
         """The answer atoms of each case; ``why=False`` skips the abduction layer
@@ -113,7 +129,10 @@ class Engine:
         with ctl.solve(yield_=True) as handle:
             model = handle.model()
             if model is None:  # cannot happen with a stratified KB; say so if it does
-                raise RuntimeError("the knowledge base has no answer set for this batch")
+                first = f" (the batch of {len(cases)} from case {cases[0].id!r})" if cases else ""
+                raise KnowledgeBaseError(f"{self.kb.directory}: the knowledge base has no "
+                                         f"answer set{first}: some rule or constraint "
+                                         f"rules out every answer")
             symbols = model.symbols(shown=True)
         # Each atom as text, split by hand: several times faster than walking
         # each Symbol's name and arguments through the C API. The shown atoms

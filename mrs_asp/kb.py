@@ -56,6 +56,63 @@ def _quiet(code: clingo.MessageCode, message: str) -> None:
     pass
 
 
+_NO_SCRIPT = ("#script is not allowed in a knowledge base: it holds rules, not code "
+              "(the engine never runs embedded scripts)")
+# Comments and strings of clingo source, blanked before looking for directives.
+_COMMENT_OR_STRING = re.compile(r'%\*.*?\*%|%[^\n]*|"(?:\\.|[^"\\\n])*"', re.DOTALL)
+_DIRECTIVE = re.compile(r'#(script|include)\b\s*(?:<([^>\n]*)>|"([^"\n]*)")?')  # clingo: no space after #
+
+
+def _check_source(path: Path, roots: set[Path]) -> None:
+    """A layer file must be text (UTF-8, no NUL byte), hold no ``#script`` and
+    ``#include`` nothing outside ``roots`` (the directories of the KB's layers).
+    Checked before clingo parses it: clingo would follow the include, and its
+    parser aborts the process on some binary input."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KnowledgeBaseError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    nul = data.find(b"\0")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        nul = exc.start if nul < 0 else min(nul, exc.start)
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise KnowledgeBaseError(f"{path}:{line}: not a text file (byte 0x{data[nul]:02x} at "
+                                 f"offset {nul}): a layer file is UTF-8 clingo source")
+    if "#script" not in text and "#include" not in text:  # the usual case: no directive
+        return
+    code = _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
+    for match in _DIRECTIVE.finditer(code):
+        line = code.count("\n", 0, match.start()) + 1
+        if match[1] == "script":
+            raise KnowledgeBaseError(f"{path}:{line}: {_NO_SCRIPT}")
+        # The file name is read from the text itself (the blanked copy lost it).
+        named = _DIRECTIVE.match(text, match.start())
+        target = (named[2] or named[3]) if named else None
+        if target is None:
+            raise KnowledgeBaseError(f"{path}:{line}: #include without a file name")
+        resolved = (path.parent / target).resolve()
+        if not any(resolved.is_relative_to(root) for root in roots):
+            raise KnowledgeBaseError(
+                f"{path}:{line}: #include {target!r} is outside the knowledge base "
+                f"({', '.join(sorted(map(str, roots)))})")
+
+
+_MESSAGE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):\d+(?:-[\d:]+)?: (?:error|info|warning): "
+                      r"(?P<text>.*)$", re.DOTALL)
+
+
+def _parse_error(path: Path, messages: list[str], exc: Exception) -> str:
+    """clingo's parse messages as one line: ``file:line: what is wrong``."""
+    for message in messages:
+        match = _MESSAGE.match(message)
+        if match:
+            return f"{match['file']}:{match['line']}: {' '.join(match['text'].split())}"
+    return f"{path}: does not parse: {' '.join(('; '.join(messages) or str(exc)).split())}"
+
+
 @dataclass(frozen=True)
 class Criterion:
     id: str
@@ -179,17 +236,67 @@ class KnowledgeBase:
         def logger(code: clingo.MessageCode, message: str) -> None:
             messages.append(message.strip())
 
+        roots = {path.parent.resolve() for path in self.files}
         for path in self.files:  # file by file: each statement's file is known
+            _check_source(path, roots)
             statements: list[ast.AST] = []
             try:
                 ast.parse_files([str(path)], statements.append, logger=logger)
             except RuntimeError as exc:
-                detail = "; ".join(messages) or str(exc)
-                raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
+                raise KnowledgeBaseError(_parse_error(path, messages, exc)) from None
             for statement in statements:
+                if statement.ast_type == ast.ASTType.Script:  # #script (lua) that parsed
+                    raise KnowledgeBaseError(f"{path}:{statement.location.begin.line}: "
+                                             f"{_NO_SCRIPT}")
                 text = str(statement)
                 parsed.append((path.name, _named_anonymous(statement, text), text))
         return parsed
+
+    def validate(self) -> None:
+        """Refuse a knowledge base the engine cannot run faithfully, before any
+        case is decided: raises :class:`KnowledgeBaseError` with one line naming
+        ``file:line`` and what is wrong.
+
+        Checked: every layer file is UTF-8 text without NUL bytes, holds no
+        ``#script`` and ``#include``s nothing outside the knowledge base's
+        directories, and parses; every criterion id of the contract (SPEC
+        section 2) and every leaf of the indication tree (``part/3``) has its
+        ``criterion(Id, Kind, "text")`` row with non-empty words (the
+        explanation prints them; without one a node would silently drop out).
+        A KB with no answer set is found when a batch is decided
+        (:meth:`mrs_asp.engine.Engine.probe` asks on one small case first).
+        """
+        from .cases import ADVISORIES, CRITERIA, NON_INDICATIONS  # the contract's ids
+
+        criteria, nodes, parts = self._tables
+        leaves = [child for children in parts.values() for child in children
+                  if child not in nodes]
+        for cid in dict.fromkeys([*CRITERIA, *NON_INDICATIONS, *ADVISORIES, *leaves]):
+            criterion = criteria.get(cid)
+            if criterion is None:
+                raise KnowledgeBaseError(
+                    f"{self._where(cid)}: criterion {cid} has no criterion({cid}, Kind, "
+                    f"\"guideline text\") row (the explanation would leave it out)")
+            if not criterion.text.strip():
+                raise KnowledgeBaseError(
+                    f"{self._where(cid, 'criterion(')}: criterion {cid} has empty guideline "
+                    f"text")
+
+    def _where(self, cid: str, head: str = "holds(") -> str:
+        """``file:line`` of the first statement whose head is ``head...cid...``
+        (a ``holds(C, cid)`` rule by default), else of the first whose head
+        names ``cid`` at all (``part(vascular, 1, cid)``), else the directory."""
+        by_name = {path.name: path for path in self.files}
+        named = re.compile(rf"[(,]{re.escape(cid)}[,)]")
+        first = None
+        for name, statement, text in self._parsed:
+            top = text.partition(" :- ")[0]
+            if named.search(top):
+                where = f"{by_name[name]}:{statement.location.begin.line}"
+                if top.startswith(head):
+                    return where
+                first = first or where
+        return first or str(self.directory)
 
     def statements(self, mode: str) -> list[ast.AST]:
         """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
