@@ -11,6 +11,7 @@ from .abduce import describe_operation
 from .answer import Answer
 from .cases import Case
 from .kb import KnowledgeBase
+from .terminal import printable
 
 __all__ = ["answer_json", "answer_text", "missing_text", "render", "value_at"]
 
@@ -76,14 +77,15 @@ def answer_text(answer: Answer, kb: KnowledgeBase, raw: dict | None = None,
             lines.append(f"    - {cid}: \"{kb.criteria[cid].text}\"")
     if answer.determination == "denied":
         lines += missing_text(answer, case, kb).splitlines()[1:]
-    return "\n".join(lines)
+    # One element, one line: a newline or escape sequence in an id or title is shown, not obeyed.
+    return "\n".join(printable(line) for line in lines)
 
 
 def missing_text(answer: Answer, case: Case | None = None,
                  kb: KnowledgeBase | None = None) -> str:
     """What is missing to approve, grouped for a reviewer: what every way needs,
     then the ways, each with what it achieves; the guideline's words once, below."""
-    head = f"{answer.id}: {answer.determination.upper().replace('_', ' ')}"
+    head = f"{printable(answer.id)}: {answer.determination.upper().replace('_', ' ')}"
     if answer.determination != "denied":
         return head + "\n  nothing is missing."
     lines = [head]
