@@ -9,11 +9,15 @@ decided in-process, so one case pays no start-up of workers.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import multiprocessing
 import os
+import pickle
+import signal
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -21,7 +25,66 @@ from .answer import decide, engine_for
 from .cases import LoadedCase, case_json, parse_case
 from .report import render
 
-__all__ = ["rendered", "default_jobs"]
+__all__ = ["Stopped", "rendered", "default_jobs"]
+
+
+class Stopped(BaseException):
+    """The run was stopped by SIGTERM or SIGHUP (``signum``); raised in the main
+    process like ``KeyboardInterrupt`` for SIGINT, so that the same clean-up runs
+    (workers terminated, the spool directory removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_STOPPING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """While the workers run, SIGTERM and SIGHUP raise :class:`Stopped` here."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = {s: signal.signal(s, _stop) for s in _STOPPING}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _worker_init(parent: int) -> None:
+    """A worker dies with its parent and leaves signals to it: the parent stops
+    the workers itself (Pool.terminate) after SIGINT, SIGTERM or SIGHUP."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for s in _STOPPING:
+        signal.signal(s, signal.SIG_DFL)
+    try:  # Linux: SIGKILL when the parent dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _promptly(results) -> Iterator[str]:
+    """The pool's results in order, waiting in short steps: a signal delivered to
+    another thread of this process is only acted on when the main thread runs,
+    and a batch can take seconds."""
+    while True:
+        try:
+            yield results.next(timeout=0.2)
+        except multiprocessing.TimeoutError:
+            continue
+        except StopIteration:
+            return
 
 
 def default_jobs() -> int:
@@ -41,7 +104,9 @@ def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view:
 
 
 def _work(task: tuple) -> str:
-    kb, missing, view, fmt, spool, number, items = task
+    kb, missing, view, fmt, spool, number = task
+    with open(os.path.join(spool, f"{number}.in"), "rb") as batch_file:
+        items = pickle.load(batch_file)
     # A batch allocates many small objects and makes no garbage cycles worth
     # chasing: the collector runs once after it rather than every few hundred
     # allocations during it (~2% of a batch's time).
@@ -74,15 +139,39 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
         # A worker leaves each batch's answers in a file of the spool directory
         # and goes on with the next batch: sent back through the pool's pipe, a
         # batch of answers (~0.7 MB) kept it waiting until this process had read it.
-        with tempfile.TemporaryDirectory(prefix="mrs-asp-") as spool, \
-                multiprocessing.get_context("fork").Pool(jobs) as pool:
-            tasks = ((kb, missing, view, fmt, spool, number,
-                      [(c.source, c.text if c.text is not None else case_json(c.case))
-                       for c in batch])
-                     for number, batch in enumerate(itertools.chain(first, batches)))
-            for path in pool.imap(_work, tasks):
-                with open(path, encoding="utf-8") as answers:
-                    yield answers.read()
-                os.unlink(path)
+        context = multiprocessing.get_context("fork")
+        with _stopped_by_signals(), tempfile.TemporaryDirectory(prefix="mrs-asp-") as spool, \
+                context.Pool(jobs, _worker_init, (os.getpid(),)) as pool:
+            # The pool's task thread sends each task down a pipe; after a stop,
+            # Pool.terminate waits for that thread, so it must never be left
+            # blocked on a full pipe nobody reads any more: a task is only the
+            # number of a batch whose cases wait in the spool, and at most
+            # `window` tasks are out at a time.
+            window = threading.Semaphore(2 * jobs)
+            stopping = threading.Event()
+
+            def tasks() -> Iterator[tuple]:
+                for number, batch in enumerate(itertools.chain(first, batches)):
+                    while not window.acquire(timeout=0.1):
+                        if stopping.is_set():
+                            return
+                    if stopping.is_set():
+                        return
+                    with open(os.path.join(spool, f"{number}.in"), "wb") as batch_file:
+                        pickle.dump([(c.source, c.text if c.text is not None
+                                      else case_json(c.case)) for c in batch], batch_file,
+                                    pickle.HIGHEST_PROTOCOL)
+                    yield kb, missing, view, fmt, spool, number
+
+            try:
+                for number, path in enumerate(_promptly(pool.imap(_work, tasks()))):
+                    with open(path, encoding="utf-8") as answers:
+                        yield answers.read()
+                    os.unlink(path)
+                    os.unlink(os.path.join(spool, f"{number}.in"))
+                    window.release()
+            except BaseException:
+                stopping.set()
+                raise
     finally:
         gc.unfreeze()
