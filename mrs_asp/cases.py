@@ -31,6 +31,7 @@ import datetime as _dt
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -596,8 +597,34 @@ def _iter_jsonl(data: bytes, source: str) -> Iterator[LoadedCase | CaseError]:
         yield CaseError(source, "", "empty file: expected one JSON object per line")
 
 
+#: The path that means standard input, and how its cases are named in messages.
+STDIN, STDIN_SOURCE = "-", "<stdin>"
+
+
+def _iter_stdin() -> Iterator[LoadedCase | CaseError]:
+    """Standard input: one JSON case (pretty-printed or not), or one case per line."""
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        yield CaseError(STDIN_SOURCE, "", "empty standard input: expected a JSON case or "
+                                          "one case per line")
+        return
+    try:
+        msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        if len([line for line in data.splitlines() if line.strip()]) > 1:
+            yield from _iter_jsonl(data, STDIN_SOURCE)
+            return
+    try:
+        yield parse_case(data, STDIN_SOURCE)
+    except CaseError as err:
+        yield err
+
+
 def _iter_path(path: str | os.PathLike[str]) -> Iterator[LoadedCase | CaseError]:
     source = os.fspath(path)
+    if source == STDIN:
+        yield from _iter_stdin()
+        return
     p = Path(path)
     if p.is_dir():
         try:
@@ -636,7 +663,8 @@ def iter_cases(
 
     A ``.jsonl`` file holds one case per non-blank line (source 'file:lineno');
     a directory means its ``*.json`` files (sorted by name, not recursive,
-    hidden files skipped); any other file is one JSON case.  A bad path or a
+    hidden files skipped); ``-`` is standard input (one case, or one per line);
+    any other file is one JSON case.  A bad path or a
     bad case yields a :class:`CaseError` and iteration goes on.  A case whose
     ``id`` was already seen in this call yields a CaseError at ``/id``.
     """
