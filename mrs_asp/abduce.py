@@ -14,6 +14,7 @@ import json
 
 from clingo import Symbol
 
+from . import vocabulary
 from .cases import Case, Findings, field_description
 from .kb import KnowledgeBase
 
@@ -21,30 +22,41 @@ __all__ = ["fill_operation", "alternatives", "required_operations", "why_nothing
            "describe_operation", "apply_patch"]
 
 
-def _value(term: Symbol):
-    name = term.name
-    return True if name == "true" else False if name == "false" else name
-
-
 def fill_operation(term: Symbol, case: Case) -> dict:
-    """One filling (a ``fill/2`` term of the KB) as a JSON Patch operation."""
+    """One filling (a ``fill/2`` term of the KB) as a JSON Patch operation.
+
+    A filling is the input fact it would add (kb/80_abduction.lp), so the
+    declaration of the vocabulary (mrs_asp/vocabulary.py) says which field
+    it sets: ``finding(glioma, true)`` -> ``/findings/glioma``,
+    ``implant_mr_status(0, conditional)`` -> ``/implants/0/mr_status``;
+    ``append(imaging)`` appends the group's declared entry.
+    """
     name, args = term.name, term.arguments
-    if name == "finding":
-        return {"op": "add", "path": f"/findings/{args[0].name}", "value": _value(args[1])}
-    if name == "implant_mr_status":
-        return {"op": "add", "path": f"/implants/{args[0].number}/mr_status",
-                "value": args[1].name}
-    if name == "implant_metallic":
-        return {"op": "add", "path": f"/implants/{args[0].number}/metallic", "value": False}
-    if name == "foreign_body_metallic":
-        return {"op": "add", "path": f"/foreign_bodies/{args[0].number}/metallic", "value": False}
-    if name == "result":
-        return {"op": "add", "path": f"/imaging/{args[0].number}/result", "value": args[1].name}
-    if name == "appended_mri":
-        return {"op": "add", "path": "/imaging/-",
-                "value": {"modality": "MRI", "body_region": case.request.body_region,
-                          "date": case.request.date.isoformat(), "result": "inconclusive"}}
-    raise ValueError(f"the knowledge base proposed an unknown filling: {term}")
+    if name == "append" and len(args) == 1 and args[0].name in vocabulary.GROUPS:
+        group = vocabulary.GROUPS[args[0].name]
+        value = {}
+        for field, fixed in (group.appends or {}).items():
+            if isinstance(fixed, vocabulary.FromRequest):
+                fixed = getattr(case.request, fixed.name)
+                fixed = fixed.isoformat() if hasattr(fixed, "isoformat") else fixed
+            value[field] = fixed
+        return {"op": "add", "path": f"/{group.name}/-", "value": value}
+    try:
+        members = vocabulary.fields_of_fact(name)
+    except KeyError:
+        raise ValueError(f"the knowledge base proposed an unknown filling: {term}") from None
+    if vocabulary.GROUPS[members[0].group].repeats:
+        index, args = args[0].number, args[1:]
+    else:
+        index = None
+    if members[0].keyed:
+        field = vocabulary.field(f"{members[0].group}.{args[0].name}")
+    elif len(members) == 1:
+        (field,) = members
+    else:
+        raise ValueError(f"the knowledge base proposed a filling of a whole entry: {term}")
+    return {"op": "add", "path": field.pointer(index),
+            "value": vocabulary.value_of_constant(field, args[-1].name)}
 
 
 _LISTS = ("imaging", "implants", "foreign_bodies")
