@@ -181,9 +181,15 @@ def _group(group: str, children: list[dict], question: Question | None, kb,
 
 
 def _asked_fields(kb) -> tuple[list[Field], dict[str, Question]]:
+    """The vocabulary's fields the rules read (but what the order documents),
+    with the KB's questions; an asked field the KB says nothing of is an error
+    (its item would carry no guideline words)."""
     questions = dtr_questions(kb)
-    fields = [f for f in case_fields()
-              if f.link_id in questions or (f.in_group and f.container in questions)]
+    fields = [f for f in case_fields() if f.asked]
+    for f in fields:
+        if (f.container if f.in_group else f.link_id) not in questions:
+            raise KnowledgeBaseError(f"kb/: no '% DTR ask {f.container if f.in_group else f.link_id}"
+                                     " for CRITERION' line: which criterion reads it?")
     return fields, questions
 
 

@@ -2,10 +2,8 @@
 
 Everything in ``mrs_asp.fhir`` that needs the list of case fields (the
 questionnaire's items and linkIds, how a QuestionnaireResponse answer becomes a
-fact, the ``answers`` of what is missing) asks :func:`case_fields`. Today it
-reads the msgspec case model of ``mrs_asp.cases`` (the one declaration there
-is); when the project's vocabulary declaration lands, this function is the one
-place to switch over.
+fact, the ``answers`` of what is missing) asks :func:`case_fields`, which
+reads the project's one declaration of the vocabulary, ``mrs_asp.vocabulary``.
 
 A field's ``link_id`` is its path with dots (FHIR.md F1): ``findings.glioma``,
 ``patient.pregnant``, ``imaging.modality`` (a field of an entry of the repeated
@@ -14,20 +12,21 @@ group ``imaging``).
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal, get_args, get_origin
 
-import msgspec
-from msgspec import Meta
+from .. import vocabulary
 
-from .. import cases
-
-__all__ = ["Field", "GROUPS", "case_fields", "field_by_link_id"]
+__all__ = ["Field", "FROM_THE_ORDER", "GROUPS", "case_fields", "field_by_link_id"]
 
 #: The repeated groups of a case (arrays of entries).
-GROUPS: tuple[str, ...] = ("imaging", "implants", "foreign_bodies")
+GROUPS: tuple[str, ...] = tuple(g.name for g in vocabulary.GROUPS.values() if g.repeats)
+
+#: What the requested item itself documents (FHIR.md F2), never a questionnaire's.
+FROM_THE_ORDER: frozenset[str] = frozenset({"request.cpt", "request.date", "request.body_region"})
+
+_KINDS = {"boolean": "boolean", "date": "date", "integer": "integer", "enum": "choice",
+          "string": "string"}
 
 
 @dataclass(frozen=True)
@@ -39,61 +38,26 @@ class Field:
     options: tuple[str, ...]     # the values of a choice
     text: str                    # what the field means
     required: bool               # required in its object (SPEC section 1)
+    read: bool                   # the knowledge base reads it (a fact)
 
     @property
     def in_group(self) -> bool:
         return self.container in GROUPS
 
-
-def _peel(kind):
-    while getattr(kind, "__metadata__", None) is not None:
-        kind = kind.__origin__
-    return kind
-
-
-def _description(kind) -> str:
-    for meta in getattr(kind, "__metadata__", ()):
-        if isinstance(meta, Meta) and meta.description:
-            return meta.description
-    return ""
-
-
-def _kind(kind) -> tuple[str, tuple[str, ...]]:
-    kind = _peel(kind)
-    if get_origin(kind) is Literal:
-        return "choice", tuple(get_args(kind))
-    if kind is bool:
-        return "boolean", ()
-    if kind is int:
-        return "integer", ()
-    if kind is _dt.date:
-        return "date", ()
-    return "string", ()
-
-
-def _words(container: str, name: str, described: str) -> str:
-    if described:
-        return described.rstrip(".")
-    return f"{container.replace('_', ' ')}: {name.replace('_', ' ')}"
-
-
-_MODELS = {"request": cases.Request, "patient": cases.Patient, "findings": cases.Findings,
-           "imaging": cases.Study, "implants": cases.Implant,
-           "foreign_bodies": cases.ForeignBody}
+    @property
+    def asked(self) -> bool:
+        """A question of the guideline's questionnaire: read by the rules, and not
+        documented by the order itself."""
+        return self.read and self.link_id not in FROM_THE_ORDER
 
 
 @cache
 def case_fields() -> tuple[Field, ...]:
-    """Every field of SPEC section 1 a fact can document, in the model's order
-    (``id``, ``title`` and ``expected`` are not facts)."""
-    out = []
-    for container, model in _MODELS.items():
-        for info in msgspec.structs.fields(model):
-            kind, options = _kind(info.type)
-            out.append(Field(f"{container}.{info.name}", container, info.name, kind, options,
-                             _words(container, info.name, _description(info.type)),
-                             info.required))
-    return tuple(out)
+    """Every field of SPEC section 1 a fact can document, in SPEC order (``id``,
+    ``title`` and ``expected`` are not facts of the patient)."""
+    return tuple(Field(f.link_id, f.group, f.name, _KINDS[f.type], tuple(f.values),
+                       f.description.rstrip("."), f.required, f.fact is not None)
+                 for f in vocabulary.fields() if f.group is not None)
 
 
 @cache
