@@ -903,6 +903,11 @@ def read_bytes(data: bytes, source: str, expected: dict | None = None
         return None
     cases = read(doc, source)
     if expected:
+        unknown = sorted(set(expected) - {c.id for c in cases})
+        if unknown:
+            raise FhirError(source, "", f"the expected answers name {', '.join(unknown)}, "
+                            f"which the input does not request (its cases: "
+                            f"{', '.join(c.id for c in cases)})")
         from ..cases import Expected
         import msgspec
         for c in cases:
