@@ -69,7 +69,7 @@ MissingParam = Annotated[bool, Parameter(
 async def post_decision(request: Request, missing: MissingParam = True) -> Response:
     body = await request.body()
     loaded = parse_body_case(body)
-    [decided] = _decider(request).decide_and_record(
+    [decided] = await _decider(request).decide_and_record(
         "/v1/decisions", "case", [(body, loaded.case)], missing=missing)
     return _json(decided.answer.to_json(), 201,
                  {"Location": f"/v1/decisions/{decided.decision_id}"})
@@ -131,7 +131,7 @@ async def post_batch(request: Request, missing: MissingParam = True) -> Response
             continue
         seen[loaded.case.id] = here
         good.append((index, text, loaded))
-    decided = _decider(request).decide_and_record(
+    decided = await _decider(request).decide_and_record(
         "/v1/decisions:batch", "case", [(text, loaded.case) for _, text, loaded in good],
         missing=missing)
     for (index, _, _), d in zip(good, decided):
