@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import msgspec
 
 from ..answer import Answer, decide, engine_for
-from ..cases import Case, case_json
+from ..cases import Case, LoadedCase, case_json
 from ..kb import GUIDELINE_VERSION, KnowledgeBase
 from .config import ServiceConfig
 from .store import DecisionLog, NewRecord
@@ -96,13 +96,15 @@ class Decider:
         return decide(cases, kb=self.kb_dir, missing=missing) if cases else []
 
     async def decide_and_record(self, endpoint: str, input_type: str,
-                                items: Sequence[tuple[bytes, Case]], *,
+                                items: Sequence[tuple[bytes, LoadedCase]], *,
                                 missing: bool = True) -> list[Decided]:
-        """Decide ``items`` (input as received, case) and commit their records in one
-        transaction, before anything is answered."""
-        answers = self.answers([case for _, case in items], missing=missing)
-        decided = [Decided(given, case, answer)
-                   for (given, case), answer in zip(items, answers)]
+        """Decide ``items`` (input as received, loaded case) and commit their records
+        in one transaction, before anything is answered. The answer of a case read
+        from FHIR is cited into the FHIR input (its evidence points there)."""
+        answers = self.answers([loaded.case for _, loaded in items], missing=missing)
+        decided = [Decided(given, loaded.case,
+                           loaded.cite(answer) if hasattr(loaded, "cite") else answer)
+                   for (given, loaded), answer in zip(items, answers)]
         if not decided:
             return []
         ids = await self.commits.commit(
