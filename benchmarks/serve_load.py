@@ -13,10 +13,10 @@ another, and prints per endpoint: requests, decisions/s, p50 and p99 latency.
 
 Endpoints measured:
 - `POST /v1/decisions`: the cases of benchmarks/generate.py (seed 1), in turn;
-- `POST /cds-services/mrs-asp-order-sign` (CRD), when the service has it: CDS
-  Hooks requests built from the same cases by tests/fhir_builders.py, if it
-  offers `crd_request(case)`. The service runs with --no-auth here: a token per
-  call would measure the client's signing more than the service.
+- `POST /cds-services/mrs-asp-order-sign` (CRD): CDS Hooks requests built
+  from the same cases with tests/fhir_builders.py. The service runs with
+  --no-auth here: a token per call would measure the client's signing more
+  than the service.
 
 It always stops by itself: each phase is bounded in time, the whole run in
 requests (--max-requests per phase).
@@ -76,16 +76,23 @@ def start(db: Path) -> tuple[subprocess.Popen, str]:
 
 
 def crd_bodies(cases: list[dict]) -> list[bytes] | None:
-    """CDS Hooks order-sign requests for the cases, if the FHIR test builders say how."""
+    """CDS Hooks order-sign requests for the cases, built with tests/fhir_builders.py:
+    the order from the case's request, every other fact as questionnaire answers
+    (the Patient without a birthDate, so the case's own ages stand)."""
     sys.path.insert(0, str(ROOT / "tests"))
     try:
-        import fhir_builders  # type: ignore[import-not-found]
+        import fhir_builders as fb  # type: ignore[import-not-found]
     except ImportError:
         return None
-    build = getattr(fhir_builders, "crd_request", None)
-    if build is None:
-        return None
-    return [json.dumps(build(case)).encode() for case in cases]
+    patient = {k: v for k, v in fb.PATIENT.items() if k != "birthDate"}
+    bodies = []
+    for case in cases:
+        request = case["request"]
+        order = fb.service_request("sr1", request["date"], request["cpt"],
+                                   fb.REGION_SITES[request["body_region"]])
+        answers = fb.questionnaire_response(fb.qr_items(fb.case_as_answers(case)))
+        bodies.append(json.dumps(fb.crd_request([order], [answers], patient=patient)).encode())
+    return bodies
 
 
 async def phase(url: str, path: str, bodies: list[bytes], clients: int, seconds: float,
@@ -147,7 +154,7 @@ def main() -> None:
         if crd and probe.status_code == 200:
             targets.append((CRD_PATH, crd))
         elif not args.json:
-            print(f"(no CRD figures: {CRD_PATH} or tests/fhir_builders.crd_request missing)")
+            print(f"(no CRD figures: {CRD_PATH} or tests/fhir_builders.py missing)")
         load = os.getloadavg()
         if not args.json:
             print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
