@@ -927,7 +927,6 @@ def read_bytes(data: bytes, source: str, expected: dict | None = None
                             f"which the input does not request (its cases: "
                             f"{', '.join(c.id for c in cases)})")
         from ..cases import Expected
-        import msgspec
         for c in cases:
             if c.id in expected:
                 c.case = msgspec.structs.replace(c.case, expected=msgspec.convert(
