@@ -35,14 +35,13 @@ class Answer:
     why_nothing_missing: list[dict] | None = None
     # For each alternative of `missing`: (criteria it meets, non-indications it lifts).
     effects: list[tuple[list[str], list[str]]] = field(default_factory=list)
-    # False when what is missing was not computed (decide(missing=False), --no-missing):
-    # the JSON answer then leaves `missing` and `required` out, rather than an empty
-    # list that would read as "nothing is missing".
+    # False when what is missing was not computed (decide(missing=False)): the CLI's
+    # JSON answer (--no-missing) then leaves `missing` and `required` out, rather than
+    # an empty list that would read as "nothing is missing" (mrs_asp.report.answer_json).
     missing_computed: bool = True
 
     def to_json(self) -> dict:
-        """The JSON answer of SPEC section 5 (plus ``why_nothing_missing`` when that
-        applies; without ``missing`` and ``required`` when they were not computed)."""
+        """The JSON answer of SPEC section 5 (plus ``why_nothing_missing`` when that applies)."""
         out = {
             "id": self.id,
             "determination": self.determination,
@@ -50,10 +49,9 @@ class Answer:
             "non_indications": self.non_indications,
             "advisories": self.advisories,
             "explanation": self.explanation,
+            "missing": self.missing,
+            "required": self.required,
         }
-        if self.missing_computed:
-            out["missing"] = self.missing
-            out["required"] = self.required
         if self.why_nothing_missing is not None:
             out["why_nothing_missing"] = self.why_nothing_missing
         return out

@@ -23,7 +23,16 @@ _encode = msgspec.json.Encoder().encode
 
 def answer_json(answer: Answer) -> str:
     """One answer as one line of JSON (UTF-8, compact)."""
-    return _encode(answer.to_json()).decode()
+    return _encode(_answer_data(answer)).decode()
+
+
+def _answer_data(answer: Answer) -> dict:
+    """The JSON answer as the CLI prints it: without ``missing`` and ``required``
+    when they were not computed (--no-missing)."""
+    data = answer.to_json()
+    if not answer.missing_computed:
+        del data["missing"], data["required"]
+    return data
 
 
 def value_at(raw: dict, pointer: str) -> Any:
@@ -167,7 +176,7 @@ def render(view: str, fmt: str, loaded, answer: Answer, kb: KnowledgeBase,
         if not show_case:
             return answer_json(answer) + "\n"
         data, provenance = _case_shown(loaded)
-        out = answer.to_json()
+        out = _answer_data(answer)
         out["case"] = data
         if provenance is not None:
             out["provenance"] = provenance
