@@ -6,10 +6,11 @@
     .venv/bin/python benchmarks/serve_load.py --url http://127.0.0.1:8080   # a running service
 
 It starts its own `mrs-asp serve` (the one beside sys.executable) on a free
-loopback port with a fresh decision log (recording on, --durability full, the
-default) unless --url is given, then for each number of clients runs that many
-concurrent httpx clients for --seconds, each sending one request after
-another, and prints per endpoint: requests, decisions/s, p50 and p99 latency.
+loopback port with a fresh decision log (recording on; --durability full, the
+default, or normal to compare) unless --url is given, then for each number of
+clients runs that many concurrent httpx clients for --seconds, each sending
+one request after another, and prints per endpoint: requests, decisions/s,
+p50 and p99 latency.
 
 Endpoints measured:
 - `POST /v1/decisions`: the cases of benchmarks/generate.py (seed 1), in turn;
@@ -53,13 +54,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(db: Path) -> tuple[subprocess.Popen, str]:
+def start(db: Path, durability: str = "full") -> tuple[subprocess.Popen, str]:
     port = free_port()
     exe = Path(sys.executable).with_name("mrs-asp")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "mrs_asp.cli"]
     process = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--db", str(db), "--no-auth",
-         "--no-access-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+         "--no-access-log", "--durability", durability],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -138,6 +140,8 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=50_000, help="per phase")
     parser.add_argument("--cases", type=int, default=500, help="distinct cases sent")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
+    parser.add_argument("--durability", choices=["full", "normal"], default="full",
+                        help="the started service's --durability")
     args = parser.parse_args()
 
     cases = generate(args.cases, seed=1)
@@ -146,7 +150,7 @@ def main() -> None:
     process = None
     url = args.url
     if url is None:
-        process, url = start(Path(tmp.name) / "decisions.sqlite3")
+        process, url = start(Path(tmp.name) / "decisions.sqlite3", args.durability)
     try:
         targets = [("/v1/decisions", decision_bodies)]
         crd = crd_bodies(cases)
