@@ -137,7 +137,9 @@ def missing_text(answer: Answer, case: Case | None = None,
 def _case_shown(loaded) -> tuple[dict, dict | None]:
     """The case as decided (for a FHIR input, the derived case) and its provenance."""
     from .cases import case_data
-    return case_data(loaded.case), getattr(loaded, "provenance", None)
+    data = case_data(loaded.case)
+    data.pop("expected", None)  # the library's, not a fact that was read
+    return data, getattr(loaded, "provenance", None)
 
 
 def case_text(loaded) -> str:

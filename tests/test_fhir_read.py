@@ -439,3 +439,9 @@ def test_success_plain_evaluate_imports_nothing_of_fhir():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout
     assert "IMPORTED []" in out
+
+
+def test_success_text_that_is_no_fhir_input_is_left_to_the_case_reader():
+    from mrs_asp.fhir.read import read_bytes
+    assert read_bytes(b'{"resourceType', "x") is None          # not JSON at all
+    assert read_bytes(b'{"title": "\\"resourceType\\""}', "x") is None  # a case

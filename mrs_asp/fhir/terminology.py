@@ -215,9 +215,16 @@ def _load(directory: Path) -> Terminology:
         studies=studies, icd_source_sha256=sha)
 
 
+_SHIPPED: list[Terminology] = []
+
+
 def load(directory: str | Path | None = None) -> Terminology:
     """The tables of ``directory`` (default: the shipped ones), cached."""
-    return _load(Path(directory or default_directory()).resolve())
+    if directory is None:
+        if not _SHIPPED:
+            _SHIPPED.append(_load(default_directory().resolve()))
+        return _SHIPPED[0]
+    return _load(Path(directory).resolve())
 
 
 if __name__ == "__main__":  # python -m mrs_asp.fhir.terminology [DIR]
