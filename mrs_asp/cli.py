@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .cases import CaseError, LoadedCase, case_json_schema, iter_cases
 from .kb import KnowledgeBaseError
@@ -74,14 +75,22 @@ JobsOpt = Annotated[int, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per core).")]
 
 
-def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int) -> None:
+MaxAlternativesOpt = Annotated[int, typer.Option(
+    "--max-alternatives", min=0,
+    help="List at most N ways to approval per case, the smallest (0: all). A cut "
+         "answer says how many exist (JSON: missing_truncated, missing_total).")]
+
+
+def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int,
+         max_alternatives: int = MAX_ALTERNATIVES) -> None:
     from .run import default_jobs, rendered
     _engine(kb)
     errors: list[CaseError] = []
     jobs = jobs or default_jobs()
     out = sys.stdout.write
     for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH),
-                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs):
+                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs,
+                          max_alternatives=max_alternatives or None):
         out(chunk)
     if errors:
         raise typer.Exit(2)
@@ -91,20 +100,21 @@ def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int) -> None
 def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
              no_missing: Annotated[bool, typer.Option(
                  "--no-missing", help="Skip computing what is missing for denied cases.")] = False,
-             kb: KbOpt = None, jobs: JobsOpt = 0) -> None:
+             kb: KbOpt = None, jobs: JobsOpt = 0,
+             max_alternatives: MaxAlternativesOpt = MAX_ALTERNATIVES) -> None:
     """Decide each case: determination, explanation, advisories, and what is missing.
 
     Exits 0 whatever the determinations, 2 if any case is bad input (the others are
     still answered).
     """
-    _run(paths, kb, not no_missing, "evaluate", format, jobs)
+    _run(paths, kb, not no_missing, "evaluate", format, jobs, max_alternatives)
 
 
 @app.command()
 def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None,
-            jobs: JobsOpt = 0) -> None:
+            jobs: JobsOpt = 0, max_alternatives: MaxAlternativesOpt = MAX_ALTERNATIVES) -> None:
     """What documentation would turn each denied request into an approval."""
-    _run(paths, kb, True, "missing", format, jobs)
+    _run(paths, kb, True, "missing", format, jobs, max_alternatives)
 
 
 @app.command()
