@@ -67,9 +67,9 @@ def start_server(db: Path, *extra: str, timeout: float = 30) -> Server:
     raise AssertionError("mrs-asp serve did not become ready")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = start_server(tmp_path / "decisions.sqlite3", "--no-auth")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("live") / "decisions.sqlite3", "--no-auth")
     yield running
     if running.process.poll() is None:
         running.process.kill()
@@ -114,7 +114,7 @@ def test_success_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> No
 
     caller = threading.Thread(target=call)
     caller.start()
-    time.sleep(0.5)  # the batch is being decided (it takes a second or two)
+    time.sleep(0.3)  # the batch is being decided (it takes a second or more)
     signalled_at = time.monotonic()
     # uvicorn finishes the requests in flight, shuts down, then re-raises the signal
     # (so the process ends "killed by SIGTERM", as service managers expect).
