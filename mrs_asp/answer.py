@@ -1,8 +1,8 @@
 """The answer for one case (SPEC section 5) and how it is computed.
 
 ``decide`` is the library's front door: cases in, answers out. It grounds the
-knowledge base once per batch of cases, and asks what is missing only for the
-denied ones.
+knowledge base once per batch of cases (a single case goes to the warm engine,
+mrs_asp/warm.py), and asks what is missing only for the denied ones.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from clingo import Symbol
+
 from .abduce import alternatives, required_operations, why_nothing_is_missing
 from .cases import Case, LoadedCase
-from .engine import Engine
+from .engine import Atoms, Engine
 from .explain import build_explanation
 from .kb import KnowledgeBase, default_kb_dir
 
@@ -65,36 +67,54 @@ def engine_for(kb: str | Path | None = None) -> Engine:
 
 def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
            missing: bool = True) -> list[Answer]:
-    """Answers for ``cases``, in order. ``missing=False`` skips the abduction."""
-    engine = engine_for(kb)
-    knowledge = engine.kb
+    """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
+
+    A single case is decided by the process's warm engine (mrs_asp/warm.py):
+    the knowledge base stays grounded between calls. Several cases are
+    grounded together, once per batch.
+    """
     plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
+    if len(plain) == 1:
+        from .warm import warm_engine_for
+        return [warm_engine_for(kb).decide(plain[0], missing)]
+    return _batch_answers(plain, engine_for(kb), missing)
+
+
+def _answer_of(case: Case, atoms: Atoms, knowledge: KnowledgeBase) -> Answer:
+    """The answer, but for what is missing, from what the KB derived for the case."""
     criteria = knowledge.criteria
-    rank = {cid: c.rank for cid, c in criteria.items()}
-    answers: list[Answer] = []
+    lists: dict[str, list[str]] = {"applicability": [], "indication": [],
+                                   "non_indication": [], "advisory": []}
+    for cid in sorted(atoms.reported, key=lambda c: criteria[c].rank):
+        lists[criteria[cid].kind].append(cid)
+    return Answer(
+        id=case.id,
+        determination=atoms.determination,
+        criteria=lists["applicability"] + lists["indication"],
+        non_indications=lists["non_indication"],
+        advisories=lists["advisory"],
+        explanation=build_explanation(atoms, knowledge),
+    )
+
+
+def _with_missing(answer: Answer, case: Case, atoms: Atoms,
+                  found: list[tuple[list[Symbol], list[str]]], knowledge: KnowledgeBase) -> None:
+    """Fill in what is missing for a denied case, from the abduction's alternatives."""
+    answer.missing, answer.effects = alternatives(found, case, set(atoms.reported), knowledge)
+    answer.required = required_operations(answer.missing)
+    if not answer.missing:
+        answer.why_nothing_missing = why_nothing_is_missing(
+            atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+
+
+def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool) -> list[Answer]:
+    """Answers for cases grounded together, a batch at a time (mrs_asp/engine.py)."""
+    knowledge = engine.kb
     evaluated = engine.evaluate(plain, why=missing)
-    for case, atoms in zip(plain, evaluated):
-        lists: dict[str, list[str]] = {"applicability": [], "indication": [],
-                                       "non_indication": [], "advisory": []}
-        for cid in sorted(atoms.reported, key=rank.__getitem__):
-            lists[criteria[cid].kind].append(cid)
-        answers.append(Answer(
-            id=case.id,
-            determination=atoms.determination,
-            criteria=lists["applicability"] + lists["indication"],
-            non_indications=lists["non_indication"],
-            advisories=lists["advisory"],
-            explanation=build_explanation(atoms, knowledge),
-        ))
+    answers = [_answer_of(case, atoms, knowledge) for case, atoms in zip(plain, evaluated)]
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
         found = engine.abduce([plain[i] for i in denied])
         for i, alts in zip(denied, found):
-            answer, atoms = answers[i], evaluated[i]
-            answer.missing, answer.effects = alternatives(alts, plain[i], set(atoms.reported),
-                                                          knowledge)
-            answer.required = required_operations(answer.missing)
-            if not answer.missing:
-                answer.why_nothing_missing = why_nothing_is_missing(
-                    atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+            _with_missing(answers[i], plain[i], evaluated[i], alts, knowledge)
     return answers
