@@ -28,6 +28,8 @@ app = typer.Typer(
 class Format(str, Enum):
     text = "text"
     json = "json"
+    pas = "pas"
+    crd = "crd"
 
 
 BATCH = 2000
@@ -54,10 +56,12 @@ def _engine(kb: Path | None):
         raise _fail(str(exc)) from None
 
 
-def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH):
-    """Valid cases in batches; each bad case is reported on stderr as it is met."""
+def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
+             library: bool = False):
+    """Valid cases in batches; each bad case is reported on stderr as it is met.
+    A ``library`` (regress, check --cases) includes its sub-directories."""
     batch: list[LoadedCase] = []
-    for item in iter_cases(paths):
+    for item in iter_cases(paths, recursive=library):
         if isinstance(item, CaseError):
             errors.append(item)
             sys.stderr.write(f"{item}\n")
@@ -74,14 +78,30 @@ JobsOpt = Annotated[int, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per core).")]
 
 
-def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int) -> None:
+ShowCaseOpt = Annotated[bool, typer.Option(
+    "--show-case", help="Also print each case as decided: for a FHIR input, the derived "
+                        "case and where each fact was read (JSON Pointers into the FHIR).")]
+BaseOpt = Annotated[str, typer.Option(
+    "--base", help="Canonical base URL of the questionnaire and code systems written "
+                   "(FHIR).")]
+
+
+def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int,
+         show_case: bool = False, base: str | None = None) -> None:
     from .run import default_jobs, rendered
     _engine(kb)
     errors: list[CaseError] = []
+    if format in (Format.pas, Format.crd):
+        from .fhir.cli import write_responses
+        write_responses(_batches(paths, errors), format.value, kb, base, errors)
+        if errors:
+            raise typer.Exit(2)
+        return
     jobs = jobs or default_jobs()
     out = sys.stdout.write
     for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH),
-                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs):
+                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs,
+                          show_case=show_case):
         out(chunk)
     if errors:
         raise typer.Exit(2)
@@ -91,25 +111,52 @@ def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int) -> None
 def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
              no_missing: Annotated[bool, typer.Option(
                  "--no-missing", help="Skip computing what is missing for denied cases.")] = False,
-             kb: KbOpt = None, jobs: JobsOpt = 0) -> None:
+             kb: KbOpt = None, jobs: JobsOpt = 0, show_case: ShowCaseOpt = False,
+             base: BaseOpt = "http://example.org/mrs-asp") -> None:
     """Decide each case: determination, explanation, advisories, and what is missing.
+
+    A PATH may also hold FHIR: a PAS request Bundle or a CDS Hooks order-sign /
+    order-select request (one case per requested item). --format pas writes the PAS
+    response Bundle, --format crd the CDS Hooks response, one JSON per input per line.
 
     Exits 0 whatever the determinations, 2 if any case is bad input (the others are
     still answered).
     """
-    _run(paths, kb, not no_missing, "evaluate", format, jobs)
+    _run(paths, kb, not no_missing, "evaluate", format, jobs, show_case, base)
 
 
 @app.command()
 def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None,
-            jobs: JobsOpt = 0) -> None:
+            jobs: JobsOpt = 0, show_case: ShowCaseOpt = False,
+            base: BaseOpt = "http://example.org/mrs-asp") -> None:
     """What documentation would turn each denied request into an approval."""
-    _run(paths, kb, True, "missing", format, jobs)
+    _run(paths, kb, True, "missing", format, jobs, show_case, base)
+
+
+@app.command()
+def questionnaire(case: Annotated[Optional[Path], typer.Argument(
+                      help="A case or FHIR input: print the questionnaire of what is missing "
+                           "for it (for a FHIR input with several items, one per line).",
+                      show_default=False)] = None,
+                  base: BaseOpt = "http://example.org/mrs-asp", kb: KbOpt = None) -> None:
+    """Print the guideline's DTR Questionnaire (FHIR R4), generated from kb/; with CASE,
+    the questionnaire of what is missing to approve it."""
+    from .fhir.cli import print_questionnaires
+    from .kb import KnowledgeBaseError as _KbError
+    _engine(kb)
+    errors: list[CaseError] = []
+    try:
+        print_questionnaires(None if case is None else _batches([case], errors), base, kb)
+    except _KbError as exc:
+        raise _fail(str(exc)) from None
+    if errors:
+        raise typer.Exit(2)
 
 
 @app.command()
 def regress(directory: Annotated[Path, typer.Argument(
-                help="Case library: a directory of .json cases or a .jsonl file.")] = Path("cases"),
+                help="Case library: a directory of .json cases and FHIR inputs "
+                     "(sub-directories included) or a .jsonl file.")] = Path("cases"),
             junit: Annotated[Optional[Path], typer.Option(
                 "--junit", help="Also write JUnit XML to FILE.", show_default=False)] = None,
             kb: KbOpt = None) -> None:
@@ -121,7 +168,7 @@ def regress(directory: Annotated[Path, typer.Argument(
     started = time.perf_counter()
     outcomes: list[Outcome] = []
     errors: list[CaseError] = []
-    for batch in _batches([directory], errors):
+    for batch in _batches([directory], errors, library=True):
         for loaded, answer in zip(batch, decide(batch, kb=kb, missing=False)):
             outcomes.append(compare(loaded, answer))
     outcomes += [Outcome(e.file, "", error=str(e)) for e in errors]
@@ -175,7 +222,7 @@ def check(kb: KbOpt = None,
     if cases is not None:
         from .coverage import coverage_findings, criterion_ids, library_coverage
         errors: list[CaseError] = []
-        answers = [a for batch in _batches([cases], errors)
+        answers = [a for batch in _batches([cases], errors, library=True)
                    for a in decide(batch, kb=kb, missing=False)]
         if errors:
             raise typer.Exit(2)
@@ -260,6 +307,88 @@ def diff(old: Annotated[str, typer.Argument(
         for w in found:
             typer.echo(f"  {w['old']} -> {w['new']} via {' + '.join(w['path'])}: {w['brief']}"
                        f"; {' '.join(w['changed'])}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(
+              "--host", help="Address to listen on (loopback unless told otherwise).")]
+          = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")]
+          = 8080,
+          kb: KbOpt = None,
+          db: Annotated[Path, typer.Option(
+              "--db", help="The decision log (SQLite, created if absent).")]
+          = Path("mrs-asp-decisions.sqlite3"),
+          issuers: Annotated[Optional[Path], typer.Option(
+              "--issuers", help="JSON file: each EHR issuer allowed to call the CDS Hooks "
+                                "services, with its JSON Web Key Set.", show_default=False)]
+          = None,
+          no_auth: Annotated[bool, typer.Option(
+              "--no-auth", help="Accept CDS Hooks calls without a token (local trials only).")]
+          = False,
+          public_url: Annotated[Optional[str], typer.Option(
+              "--public-url", help="The URL clients call this service by; a token's `aud` "
+                                   "must be it plus the path called (default: "
+                                   "http://HOST:PORT).", show_default=False)] = None,
+          max_body: Annotated[int, typer.Option(
+              "--max-body", min=1, help="Largest request body in bytes (413 above it).")]
+          = 1024 * 1024,
+          durability: Annotated[str, typer.Option(
+              "--durability", help="full: each decision is synced to disk before it is "
+                                   "answered; normal: it survives a crash of the service, "
+                                   "not of the machine.")] = "full",
+          access_log: Annotated[bool, typer.Option(
+              "--access-log/--no-access-log", help="Log each request on stderr.")] = True,
+          ) -> None:
+    """Serve decisions over HTTP: a JSON API, CDS Hooks (CRD), PAS and DTR; every
+    decision recorded in the decision log. Stops gracefully on SIGTERM."""
+    from .service.config import ServiceConfig
+    if durability not in ("full", "normal"):
+        raise _fail(f"--durability: expected 'full' or 'normal', got {durability!r}")
+    config = ServiceConfig(host=host, port=port, kb=kb, db=db, issuers=issuers,
+                           no_auth=no_auth, public_url=public_url, body_limit=max_body,
+                           durability=durability)
+    from .service.server import run
+    from .service.store import StoreError
+    try:
+        run(config, access_log=access_log)
+    except (KnowledgeBaseError, StoreError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def decisions(decision_id: Annotated[Optional[str], typer.Argument(
+                  help="Show this decision's whole record (default: list recent ones).",
+                  show_default=False)] = None,
+              db: Annotated[Path, typer.Option("--db", help="The decision log.")]
+              = Path("mrs-asp-decisions.sqlite3"),
+              limit: Annotated[int, typer.Option("--limit", "-n", min=1,
+                                                 help="How many to list.")] = 20,
+              case_id: Annotated[Optional[str], typer.Option(
+                  "--case", help="Only decisions of this case id.", show_default=False)]
+              = None,
+              format: FormatOpt = Format.text) -> None:
+    """List the decisions `mrs-asp serve` recorded, newest first, or show one."""
+    from .service.store import DecisionLog, StoreError
+    try:
+        log = DecisionLog(db, create=False)
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    if decision_id is not None:
+        record = log.get(decision_id)
+        if record is None:
+            raise _fail(f"{db}: no recorded decision {decision_id!r}", 1)
+        typer.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
+        return
+    records = log.list(limit=limit, case_id=case_id)
+    if format is Format.json:
+        for r in records:
+            typer.echo(json.dumps(r.summary(), ensure_ascii=False))
+        return
+    for r in records:
+        typer.echo(f"{r.id}  {r.recorded_at}  {r.determination:<14}  {r.case_id}  "
+                   f"({r.endpoint})")
+    typer.echo(f"{len(records)} of {log.count()} recorded decisions in {db}")
 
 
 @app.command()

@@ -58,8 +58,8 @@ import clingo
 from clingo import Function, Number, String, Symbol, TruthValue, ast
 
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
-from .cases import (BODY_REGIONS, FOREIGN_BODY_LOCATIONS, IMPLANT_KINDS, MODALITIES, MR_STATUSES,
-                    RESULTS, SYMPTOMS, Case, Findings, LoadedCase, day_number)
+from . import vocabulary
+from .cases import Case, LoadedCase, day_number
 from .engine import ABDUCTION_OPTIONS, Atoms, Engine, read_alternative, read_atoms
 from .facts import CaseFeed
 from .kb import KnowledgeBase
@@ -69,19 +69,21 @@ __all__ = ["Slots", "WarmEngine", "warm_engine_for"]
 
 @dataclass(frozen=True)
 class Slots:
-    """How many entries of each list the generic case has room for."""
+    """How many entries of each repeating group the generic case has room for."""
 
-    studies: int = 6
+    imaging: int = 6
     implants: int = 4
     foreign_bodies: int = 3
+    other: int = 3  # a repeating group the vocabulary adds later
+
+    def of(self, group: str) -> int:
+        return getattr(self, group, self.other)
 
 
 #: The request date of the generic case, as a day number (any number does:
 #: only differences of days are read).
 _REQUEST_DAY = 1_000_000
 
-_PATIENT_FIELDS = ("pregnant", "claustrophobic", "renal_insufficiency",
-                   "gadolinium_contraindicated")
 _OTHER_CPT = ""  # stands for every code the KB does not name (a case's cpt is never empty)
 _BOOLS = ("true", "false")
 
@@ -116,7 +118,7 @@ def _constants_named(texts: list[str]) -> set[str]:
 
 
 class _Values:
-    """How the values of one enumerated argument map onto the generic ones.
+    """How the values of one enumerated field map onto the generic ones.
 
     The values the KB names keep their own; the others act alike in every
     rule (which can only compare them for equality with the named ones), so
@@ -124,110 +126,134 @@ class _Values:
     modality" to the rules)."""
 
     def __init__(self, values: tuple[str, ...], named: set[str]) -> None:
-        constants = [v.lower() for v in values]
+        constants = [vocabulary.constant(v) for v in values]
         kept = [v for v in constants if v in named]
         unnamed = [v for v in constants if v not in named]
         self.domain = kept + unnamed[:1]
         self.of = {v: (v if v in named else unnamed[0]) for v in constants}
 
 
+def _plain(value) -> object:
+    """A value of a case as the KB's constant ('MRI' -> 'mri', True -> 'true'); numbers stay."""
+    return value if isinstance(value, int) and not isinstance(value, bool) \
+        else vocabulary.constant(value)
+
+
 class _Domain:
-    """The generic case's input atoms, and where a case's facts land among them."""
+    """The generic case's input atoms, derived from the vocabulary
+    (mrs_asp/vocabulary.py), and where a case's facts land among them.
+
+    Each input predicate's arguments (as mrs_asp/facts.py makes them): an
+    entry's index for a repeating group (up to its slots), the field's name
+    for a keyed fact, and then each field's value: both booleans, the values
+    of an enumeration (see :class:`_Values`), the generic ages for a date
+    (the request's own date is the generic case's fact), and for a string
+    the strings the rules name, plus one that stands for all others.
+    """
 
     def __init__(self, slots: Slots, ages: list[int], texts: list[str]) -> None:
         named = _constants_named(texts)
-        self.cpts = sorted({m.group(1)[1:-1] for text in texts
-                            for m in _CPT_IN_RULES.finditer(text)})
+        strings = {m.group(1)[1:-1] for text in texts for m in _CPT_IN_RULES.finditer(text)}
         self.ages = ages
-        self.modality = _Values(MODALITIES, named)
-        self.kind = _Values(IMPLANT_KINDS, named)
-        self.location = _Values(FOREIGN_BODY_LOCATIONS, named)
-        # Regions: the rules compare a study's region with the request's. Unless
-        # they name a region, two values do: the requested one and another.
-        regions = [r.lower() for r in BODY_REGIONS]
-        self.regions_named = any(r in named for r in regions)
-        self.requested, self.another = regions[0], regions[1]
-        request_regions = regions if self.regions_named else [self.requested]
-        study_regions = regions if self.regions_named else [self.requested, self.another]
-        studies, implants, bodies = (range(slots.studies), range(slots.implants),
-                                     range(slots.foreign_bodies))
-        findings = [f for f in Findings.__struct_fields__ if f != "symptoms"]
-        spec = [
-            ("request_cpt", [[*self.cpts, _OTHER_CPT]]),
-            ("request_region", [request_regions]),
-            ("request_contrast", [_BOOLS]),
-            ("patient", [_PATIENT_FIELDS, _BOOLS]),
-            ("finding", [findings, _BOOLS]),
-            ("finding", [["symptoms"], [s.lower() for s in SYMPTOMS]]),
-            ("imaging", [studies, self.modality.domain, study_regions, ages]),
-            ("imaging_result", [studies, [r.lower() for r in RESULTS]]),
-            ("implant", [implants, self.kind.domain]),
-            ("implant_metallic", [implants, _BOOLS]),
-            ("implant_mr_status", [implants, [m.lower() for m in MR_STATUSES]]),
-            ("foreign_body", [bodies, self.location.domain]),
-            ("foreign_body_metallic", [bodies, _BOOLS]),
-            ("foreign_body_obscures", [bodies, _BOOLS]),
-        ]
-        #: every input atom of the generic case, and the position of each by
-        #: (predicate, generic arguments)
+        request_fields = {f.values: f.name for f in vocabulary.fields("request")
+                          if f.type == "enum"}
+        #: per input predicate: its fields and, per field, (domain, value -> generic value)
+        self.plans: dict[str, tuple] = {}
         self.inputs: list[Symbol] = []
         self.index: dict[tuple, int] = {}
-        for name, domains in spec:
-            for values in product(*domains):
-                self.index[(name, values)] = len(self.inputs)
-                arguments = [_make(name, value) for value in values]
-                if name == "imaging":  # the study's age, as the day it was taken
-                    arguments[3] = Number(_REQUEST_DAY - values[3])
-                self.inputs.append(Function(name, [Number(0), *arguments]))
+        for predicate in dict.fromkeys(f.fact for f in vocabulary.fields(facts_only=True)):
+            members = vocabulary.fields_of_fact(predicate)
+            first = members[0]
+            if first.link_id == "request.date":
+                continue  # request_day: a fact of the generic case
+            repeats = vocabulary.GROUPS[first.group].repeats
+            entries = [tuple(range(slots.of(first.group)))] if repeats else []
+            mapped = {}
+            for f in members:
+                if f.type == "boolean":
+                    mapped[f.name] = (_BOOLS, None)
+                elif f.type == "date":
+                    mapped[f.name] = (ages, "age")
+                elif f.type == "string":
+                    mapped[f.name] = ((*sorted(strings), _OTHER_CPT), "string")
+                elif f.type == "enum":
+                    values = _Values(f.values, named)
+                    shared = request_fields.get(f.values)
+                    if shared is not None and not any(v in named for v in values.of):
+                        # compared with the request's own value only: the
+                        # requested value and another one stand for all
+                        requested, another = (vocabulary.constant(v) for v in f.values[:2])
+                        domain = ((requested,) if f.group == "request"
+                                  else (requested, another))
+                        mapped[f.name] = (domain, ("request", shared, requested, another))
+                    else:
+                        mapped[f.name] = (tuple(values.domain), values.of)
+                else:
+                    raise ValueError(f"the warm engine cannot range over {f.link_id} ({f.type})")
+            if first.keyed:
+                combos = [(*e, f.name, v) for f in members
+                          for e in product(*entries) for v in mapped[f.name][0]]
+            else:
+                combos = [(*e, *values) for e in product(*entries)
+                          for values in product(*(mapped[f.name][0] for f in members))]
+            self.plans[predicate] = (len(entries), first.keyed, members, mapped)
+            for key in combos:
+                self.index[(predicate, key)] = len(self.inputs)
+                self.inputs.append(Function(predicate, [Number(0), *(
+                    self._symbol(mapped, members, first.keyed, len(entries), i, v)
+                    for i, v in enumerate(key))]))
+
+    @staticmethod
+    def _symbol(mapped, members, keyed: bool, entries: int, i: int, value) -> Symbol:
+        if i < entries:
+            return Number(value)
+        if keyed:  # the field's name, then a boolean's or an enumeration's constant
+            return Function(value)
+        how = mapped[members[i - entries].name][1]
+        if how == "age":
+            return Number(_REQUEST_DAY - value)
+        if how == "string":
+            return String(value)
+        return Function(value)
 
     def positions(self, case: Case) -> list[int] | None:
         """The positions of the case's facts among the inputs; None when one has no place."""
         request = case.request
         request_day = day_number(request.date)
-        region = request.body_region.lower()
-        index = self.index
+        index, plans = self.index, self.plans
         out: list[int] = []
         for name, key in CaseFeed([case]).plain_facts():
-            if name == "case" or name == "request_day":
-                continue  # facts of the generic case
-            if name == "imaging":
-                study, modality, where, day = key
-                if not self.regions_named:
-                    where = self.requested if where == region else self.another
-                key = (study, self.modality.of[modality], where,
-                       _age_of(request_day - day, self.ages))
-            elif name == "request_cpt":
-                key = key if key[0] in self.cpts else (_OTHER_CPT,)
-            elif name == "request_region":
-                key = (region if self.regions_named else self.requested,)
+            plan = plans.get(name)
+            if plan is None:
+                continue  # case/1 and request_day/2: facts of the generic case
+            entries, keyed, members, mapped = plan
+            if keyed:
+                field_name = key[entries]
+                how = mapped[field_name][1]
+                value = _plain(key[entries + 1])
+                generic = (*key[:entries], field_name, how[value] if isinstance(how, dict) else value)
             else:
-                key = tuple(_plain(v) for v in key)
-                if name == "implant":
-                    key = (key[0], self.kind.of[key[1]])
-                elif name == "foreign_body":
-                    key = (key[0], self.location.of[key[1]])
-            position = index.get((name, key))
+                generic = list(key[:entries])
+                for f, value in zip(members, key[entries:]):
+                    how = mapped[f.name][1]
+                    if how is None:
+                        generic.append(_plain(value))
+                    elif how == "age":
+                        generic.append(_age_of(request_day - value, self.ages))
+                    elif how == "string":
+                        generic.append(value if value in mapped[f.name][0] else _OTHER_CPT)
+                    elif isinstance(how, dict):
+                        generic.append(how[_plain(value)])
+                    else:  # compared with the request's value
+                        _, shared, requested, another = how
+                        own = vocabulary.constant(getattr(request, shared))
+                        generic.append(requested if _plain(value) == own else another)
+                generic = tuple(generic)
+            position = index.get((name, generic))
             if position is None:
                 return None
             out.append(position)
         return out
-
-
-def _plain(value):
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return value.lower() if isinstance(value, str) else value
-
-
-def _make(name: str, value) -> Symbol:
-    """The argument symbol of a generic input atom."""
-    if name == "request_cpt":
-        return String(value)
-    if isinstance(value, int):
-        return Number(value)
-    return Function(value)
 
 
 class _Heuristics(clingo.Observer):
