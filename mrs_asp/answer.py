@@ -66,15 +66,17 @@ def engine_for(kb: str | Path | None = None) -> Engine:
 
 
 def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
-           missing: bool = True) -> list[Answer]:
+           missing: bool = True, warm: bool = True) -> list[Answer]:
     """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
 
     A single case is decided by the process's warm engine (mrs_asp/warm.py):
-    the knowledge base stays grounded between calls. Several cases are
-    grounded together, once per batch.
+    the knowledge base stays grounded between calls, and the first call
+    builds it (tens of milliseconds). ``warm=False`` grounds a single case on
+    its own instead, which is cheaper for a process that decides once (the
+    command line). Several cases are grounded together, once per batch.
     """
     plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
-    if len(plain) == 1:
+    if warm and len(plain) == 1:
         from .warm import warm_engine_for
         return [warm_engine_for(kb).decide(plain[0], missing)]
     return _batch_answers(plain, engine_for(kb), missing)

@@ -61,7 +61,7 @@ from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_fo
 from . import vocabulary
 from .cases import Case, LoadedCase, day_number
 from .engine import ABDUCTION_OPTIONS, Atoms, Engine, read_alternative, read_atoms
-from .facts import CaseFeed
+from .facts import CaseFeed, vocabulary_statements
 from .kb import KnowledgeBase
 
 __all__ = ["Slots", "WarmEngine", "warm_engine_for"]
@@ -281,6 +281,8 @@ class _Generic:
             return ast.SymbolicAtom(ast.SymbolicTerm(where, symbol))
 
         with ast.ProgramBuilder(ctl) as builder:
+            for statement in vocabulary_statements():  # what the KB reads of the vocabulary
+                builder.add(statement)
             for fact in facts:
                 builder.add(ast.Rule(where, ast.Literal(where, ast.Sign.NoSign, atom(fact)), []))
             for symbol in inputs:
@@ -333,8 +335,10 @@ class WarmEngine:
     def __init__(self, kb: KnowledgeBase, slots: Slots = Slots()) -> None:
         self.kb = kb
         self.slots = slots
-        self._batch = Engine(kb)
-        self.domain = domain = _Domain(slots, window_ages(kb.windows), kb.statement_texts())
+        self.batch = Engine(kb)
+        texts = kb.statement_texts() + [str(s) for s in vocabulary_statements()]
+        self.ages = window_ages(kb.windows)
+        self.domain = domain = _Domain(slots, self.ages, texts)
         inputs = domain.inputs
         facts = [Function("case", [Number(0)]),
                  Function("request_day", [Number(0), Number(_REQUEST_DAY)])]
@@ -350,7 +354,7 @@ class WarmEngine:
         plain = case.case if isinstance(case, LoadedCase) else case
         true = self._true_inputs(plain)
         if true is None:  # beyond the generic case: today's batch path
-            return _batch_answers([plain], self._batch, missing)[0]
+            return _batch_answers([plain], self.batch, missing)[0]
         with self._lock:
             atoms = self._evaluate(true)
             answer = _answer_of(plain, atoms, self.kb)
