@@ -57,6 +57,7 @@ from pathlib import Path
 import clingo
 from clingo import Function, Number, String, Symbol, TruthValue, ast
 
+from .abduce import MAX_ALTERNATIVES
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
 from . import vocabulary
 from .cases import Case, LoadedCase, day_number
@@ -348,18 +349,21 @@ class WarmEngine:
         self._lock = threading.Lock()
 
     # -- the API ----------------------------------------------------------------------
-    def decide(self, case: Case | LoadedCase, missing: bool = True) -> Answer:
+    def decide(self, case: Case | LoadedCase, missing: bool = True,
+               max_alternatives: int | None = MAX_ALTERNATIVES) -> Answer:
         """The answer for one case (SPEC section 5), as ``mrs_asp.decide([case])[0]``
-        gives it; ``missing=False`` skips what is missing."""
+        gives it; ``missing=False`` skips what is missing, ``max_alternatives``
+        as for :func:`mrs_asp.decide`."""
         plain = case.case if isinstance(case, LoadedCase) else case
         true = self._true_inputs(plain)
         if true is None:  # beyond the generic case: today's batch path
-            return _batch_answers([plain], self.batch, missing)[0]
+            return _batch_answers([plain], self.batch, missing, max_alternatives)[0]
         with self._lock:
             atoms = self._evaluate(true)
             answer = _answer_of(plain, atoms, self.kb)
             if missing and answer.determination == "denied":
-                _with_missing(answer, plain, atoms, self._abduce(true), self.kb)
+                _with_missing([answer], [plain], [atoms], [self._abduce(true)], self.kb,
+                              max_alternatives, self._reported)
         return answer
 
     def beyond_slots(self, case: Case | LoadedCase) -> bool:
@@ -369,6 +373,16 @@ class WarmEngine:
     # -- inside -----------------------------------------------------------------------
     def _true_inputs(self, case: Case) -> list[int] | None:
         return self.domain.positions(case)
+
+    def _reported(self, cases: list[Case]) -> list[set[str]]:
+        """The criteria that hold in each case (for the effects of what is missing)."""
+        out = []
+        for case in cases:
+            true = self._true_inputs(case)
+            atoms = (self._evaluate(true) if true is not None
+                     else self.batch.evaluate([case], why=False)[0])
+            out.append(set(atoms.reported))
+        return out
 
     def _evaluate(self, true: list[int]) -> Atoms:
         generic = self._evaluator
