@@ -5,6 +5,7 @@ log after a SIGKILL under load."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import signal
@@ -67,9 +68,9 @@ def start_server(db: Path, *extra: str, timeout: float = 30) -> Server:
     raise AssertionError("mrs-asp serve did not become ready")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = start_server(tmp_path / "decisions.sqlite3", "--max-body", "65536", "--no-auth")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("live") / "decisions.sqlite3", "--no-auth")
     yield running
     if running.process.poll() is None:
         running.process.kill()
@@ -91,7 +92,7 @@ def test_success_decision_over_http_and_in_the_log(server: Server) -> None:
 def test_fail_streamed_body_over_the_limit_is_413(server: Server) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"id": "big", "title": "'
-        for _ in range(100):
+        for _ in range(1100):  # over the default 1 MiB
             yield b"x" * 1024
         yield b'"}'
 
@@ -105,25 +106,21 @@ def test_success_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> No
     running = start_server(tmp_path / "d.sqlite3", "--no-auth")
     cases = generate(1500, seed=7)
     body = "\n".join(json.dumps(c) for c in cases).encode()
-    result: dict = {}
-
-    def call() -> None:
-        result["response"] = httpx.post(f"{running.url}/v1/decisions:batch", content=body,
-                                        timeout=60)
-        result["answered_at"] = time.monotonic()
-
-    caller = threading.Thread(target=call)
-    caller.start()
-    time.sleep(0.5)  # the batch is being decided (it takes a second or two)
+    port = int(running.url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("POST", "/v1/decisions:batch", body=body)  # sent whole
+    time.sleep(0.1)
     signalled_at = time.monotonic()
+    running.process.send_signal(signal.SIGTERM)
+    response = connection.getresponse()
+    text = response.read().decode()
+    answered_at = time.monotonic()
     # uvicorn finishes the requests in flight, shuts down, then re-raises the signal
     # (so the process ends "killed by SIGTERM", as service managers expect).
-    assert running.stop(signal.SIGTERM) == -signal.SIGTERM
-    caller.join(60)
-    response = result["response"]
-    assert result["answered_at"] > signalled_at  # it was in flight when the signal came
-    assert response.status_code == 200
-    lines = response.text.splitlines()
+    assert running.process.wait(60) == -signal.SIGTERM
+    assert answered_at > signalled_at + 0.05  # it was still being decided
+    assert response.status == 200
+    lines = text.splitlines()
     assert len(lines) == 1500 and all("decision" in json.loads(line) for line in lines)
     assert DecisionLog(running.db).count() == 1500
     with pytest.raises(httpx.TransportError):
@@ -172,3 +169,25 @@ def test_success_every_answered_decision_survives_sigkill(tmp_path: Path) -> Non
             assert record.kb_fingerprint and record.guideline_version == "2"
     finally:
         again.stop()
+
+
+def test_success_a_large_batch_does_not_hold_up_other_calls(server: Server) -> None:
+    """While a batch of 600 cases is decided, a health check and a single decision
+    are answered long before the batch."""
+    body = "\n".join(json.dumps(c) for c in generate(600, seed=5)).encode()
+    single = (CASES / "45-pacemaker-conditional-approved.json").read_bytes()
+    done: dict = {}
+
+    def batch() -> None:
+        httpx.post(f"{server.url}/v1/decisions:batch", content=body, timeout=120)
+        done["batch"] = time.monotonic()
+
+    started = threading.Thread(target=batch)
+    started.start()
+    time.sleep(0.3)
+    assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    assert httpx.post(f"{server.url}/v1/decisions", content=single,
+                      timeout=30).status_code == 201
+    answered = time.monotonic()
+    started.join(120)
+    assert answered < done["batch"]
