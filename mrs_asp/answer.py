@@ -88,13 +88,14 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
         ))
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
-        found = engine.abduce([plain[i] for i in denied])
-        for i, alts in zip(denied, found):
+        found = engine.abduce_why([plain[i] for i in denied])
+        for i, (alts, unlifted) in zip(denied, found):
             answer, atoms = answers[i], evaluated[i]
             answer.missing, answer.effects = alternatives(alts, plain[i], set(atoms.reported),
                                                           knowledge)
             answer.required = required_operations(answer.missing)
             if not answer.missing:
                 answer.why_nothing_missing = why_nothing_is_missing(
-                    atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+                    atoms.beyond_filling + unlifted, atoms.unreachable, answer.non_indications,
+                    knowledge)
     return answers

@@ -76,7 +76,7 @@ _MODES: dict[str, tuple[frozenset[str], frozenset | None]] = {
     "evaluate": (frozenset({"abduction"}), None),
     "explain": (frozenset({"abduction", "why_nothing_missing"}), None),
     "abduce": (frozenset({"explanation", "why_nothing_missing"}),
-               frozenset({("fill", 2), ("achieved", 2)})),
+               frozenset({("fill", 2), ("achieved", 2), ("unlifted", 3)})),
     "check": (frozenset({"explanation", "abduction", "why_nothing_missing"}), frozenset()),
 }
 
