@@ -12,7 +12,8 @@ Modules, one per concern:
 - ``decider``: cases in, answers and records out (the one place that calls
   the reasoning library);
 - ``problems``: RFC 9457 problem details for every error a client can cause;
-- ``rest``: the JSON API's routes (one module per family of routes);
+- ``auth``: CDS Hooks JWT verification against locally configured JWKS;
+- ``rest``, ``cds``: the routes, one module per family (the JSON API; CDS Hooks);
 - ``openapi``: the OpenAPI document's schemas, taken from the case model;
 - ``app``: ``create_app(config)``, the Litestar application factory;
 - ``server``: running it under uvicorn.

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.openapi.spec import Components, OpenAPIMediaType, OpenAPIResponse, Operation, RequestBody
+from litestar.openapi.spec import (Components, OpenAPI, OpenAPIMediaType, OpenAPIResponse,
+                                   Operation, RequestBody)
 
 from ..cases import case_json_schema
 
-__all__ = ["components", "documented", "ref"]
+__all__ = ["complete", "components", "documented", "ref"]
 
 
 def ref(name: str) -> dict[str, str]:
@@ -109,6 +110,29 @@ def components() -> Components:
 PROBLEM_JSON = "application/problem+json"
 
 
+def problem_response() -> OpenAPIResponse:
+    return OpenAPIResponse(description="Problem details (RFC 9457)",
+                           content={PROBLEM_JSON: OpenAPIMediaType(
+                               schema=ref("Problem"))})  # type: ignore[arg-type]
+
+
+def complete(document: OpenAPI) -> None:
+    """What Litestar cannot know, added to its built document: the schemas named by
+    :func:`documented`, and problem details as the body of every error the
+    framework itself answers (a bad parameter: 400; a body over the limit: 413)."""
+    document.components.schemas.update(components().schemas or {})
+    for item in (document.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            answers = operation.responses = dict(operation.responses or {})
+            if "400" in answers or operation.parameters:
+                answers["400"] = problem_response()
+            if operation.request_body is not None:
+                answers.setdefault("413", problem_response())
+
+
 def documented(*, body: dict[str, dict[str, Any]] | None = None, body_text: str = "",
                responses: dict[int, tuple[str, dict[str, dict[str, Any]]]] | None = None,
                problems: tuple[int, ...] = ()) -> type[Operation]:
@@ -131,14 +155,8 @@ def documented(*, body: dict[str, dict[str, Any]] | None = None, body_text: str 
                     description=text,
                     content={media: OpenAPIMediaType(schema=schema)  # type: ignore[arg-type]
                              for media, schema in content.items()})
-            statuses = set(problems)
-            if "400" in answers:  # parameter errors are problem details too
-                statuses.add(400)
-            for status in sorted(statuses):
-                answers[str(status)] = OpenAPIResponse(
-                    description="Problem details (RFC 9457)",
-                    content={PROBLEM_JSON: OpenAPIMediaType(
-                        schema=ref("Problem"))})  # type: ignore[arg-type]
+            for status in problems:
+                answers[str(status)] = problem_response()
             self.responses = answers
 
     return _Documented

@@ -145,32 +145,47 @@ class DecisionLog:
     def __init__(self, path: str | Path, *, durability: str = "full",
                  create: bool = True) -> None:
         self.path = Path(path)
+        self.durability = durability
         if not create and not self.path.is_file():
             raise StoreError(f"{self.path}: no such decision log")
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._create = create
+        self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False,
-                                       isolation_level=None, timeout=10.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            if create:
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                 timeout=10.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={'FULL' if self.durability == 'full' else 'NORMAL'}")
+            db.execute("PRAGMA busy_timeout=10000")
+            if self._create:
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             else:
-                self._db.execute("SELECT 1 FROM decisions LIMIT 1")
+                db.execute("SELECT 1 FROM decisions LIMIT 1")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the decision log: {exc}") from None
-        self._lock = threading.Lock()
+        self._db = db
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection (opened again after :meth:`close`); use under ``_lock``."""
+        return self._db if self._db is not None else self._connect()
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def ping(self) -> bool:
         """Whether the log answers a query (for ``/readyz``)."""
         try:
             with self._lock:
-                self._db.execute("SELECT 1").fetchone()
+                self.db.execute("SELECT 1").fetchone()
             return True
         except sqlite3.Error:
             return False
@@ -185,13 +200,13 @@ class DecisionLog:
                  r.kb_fingerprint, r.guideline_version) for i, r in zip(ids, records)]
         try:
             with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
+                self.db.execute("BEGIN IMMEDIATE")
                 try:
-                    self._db.executemany(
+                    self.db.executemany(
                         f"INSERT INTO decisions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-                    self._db.execute("COMMIT")
+                    self.db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    self.db.execute("ROLLBACK")
                     raise
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot record the decision: {exc}") from None
@@ -199,7 +214,7 @@ class DecisionLog:
 
     def get(self, decision_id: str) -> Record | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE id = ?",
+            row = self.db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE id = ?",
                                    (decision_id,)).fetchone()
         return Record(*row) if row else None
 
@@ -215,18 +230,18 @@ class DecisionLog:
             args.append(determination)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
-            rows = self._db.execute(
+            rows = self.db.execute(
                 f"SELECT {_COLUMNS} FROM decisions {clause} ORDER BY seq DESC LIMIT ?",
                 (*args, limit)).fetchall()
         return [Record(*row) for row in rows]
 
     def count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+            return self.db.execute("SELECT count(*) FROM decisions").fetchone()[0]
 
     def iter_all(self) -> Iterator[Record]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM decisions ORDER BY seq").fetchall()
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM decisions ORDER BY seq").fetchall()
         for row in rows:
             yield Record(*row)
 
@@ -234,7 +249,7 @@ class DecisionLog:
         feedback_id = uuid.uuid4().hex
         try:
             with self._lock:
-                self._db.execute(
+                self.db.execute(
                     "INSERT INTO feedback (id, recorded_at, service, body) VALUES (?,?,?,?)",
                     (feedback_id, _now(), service, body))
         except sqlite3.Error as exc:
@@ -244,9 +259,9 @@ class DecisionLog:
     def feedback(self, service: str | None = None) -> list[tuple[str, str, str, bytes]]:
         with self._lock:
             if service is None:
-                return self._db.execute(
+                return self.db.execute(
                     "SELECT id, recorded_at, service, body FROM feedback ORDER BY seq").fetchall()
-            return self._db.execute(
+            return self.db.execute(
                 "SELECT id, recorded_at, service, body FROM feedback WHERE service = ? "
                 "ORDER BY seq", (service,)).fetchall()
 
@@ -255,8 +270,8 @@ class DecisionLog:
         now = int(time.time())
         try:
             with self._lock:
-                self._db.execute("DELETE FROM seen_tokens WHERE expires < ?", (now - 3600,))
-                self._db.execute("INSERT INTO seen_tokens (issuer, jti, expires) VALUES (?,?,?)",
+                self.db.execute("DELETE FROM seen_tokens WHERE expires < ?", (now - 3600,))
+                self.db.execute("INSERT INTO seen_tokens (issuer, jti, expires) VALUES (?,?,?)",
                                  (issuer, jti, expires))
         except sqlite3.IntegrityError:
             return False
