@@ -482,6 +482,10 @@ def _iter_jsonl(data: bytes, source: str) -> Iterator[LoadedCase | CaseError]:
         if not line or line.isspace():
             continue
         found = True
+        fhir = _fhir(line, f"{source}:{lineno}")
+        if fhir is not None:
+            yield from fhir
+            continue
         try:
             yield parse_case(line, f"{source}:{lineno}")
         except CaseError as err:
@@ -490,21 +494,26 @@ def _iter_jsonl(data: bytes, source: str) -> Iterator[LoadedCase | CaseError]:
         yield CaseError(source, "", "empty file: expected one JSON object per line")
 
 
-def _iter_path(path: str | os.PathLike[str]) -> Iterator[LoadedCase | CaseError]:
+def _iter_path(path: str | os.PathLike[str], recursive: bool = False
+               ) -> Iterator[LoadedCase | CaseError]:
     source = os.fspath(path)
     p = Path(path)
     if p.is_dir():
         try:
+            # X.expected.json holds the expected answers of the FHIR input X.json;
+            # with ``recursive``, sub-directories (cases/fhir/) follow the files.
             members = sorted(
                 (m for m in p.iterdir()
-                 if m.suffix == ".json" and not m.name.startswith(".") and m.is_file()),
-                key=lambda m: m.name,
+                 if not m.name.startswith(".") and ((recursive and m.is_dir()) or (
+                     m.suffix == ".json" and not m.name.endswith(_EXPECTED)
+                     and m.is_file()))),
+                key=lambda m: (m.is_dir(), m.name),
             )
         except OSError as exc:
             yield CaseError(source, "", f"cannot read directory: {exc.strerror or exc}")
             return
         for member in members:
-            yield from _iter_path(member)
+            yield from _iter_path(member, recursive)
         return
     try:
         data = _read(p, source)
@@ -517,20 +526,56 @@ def _iter_path(path: str | os.PathLike[str]) -> Iterator[LoadedCase | CaseError]
     if not data.strip():
         yield CaseError(source, "", "empty file: expected a JSON object")
         return
+    fhir = _fhir(data, source, p)
+    if fhir is not None:
+        yield from fhir
+        return
     try:
         yield parse_case(data, source)
     except CaseError as err:
         yield err
 
 
+# A FHIR input (FHIR.md F2: a PAS request Bundle, a CDS Hooks request) holds one
+# of these keys, which no case has; only then is mrs_asp.fhir imported.
+_FHIR_MARKS = (b'"resourceType"', b'"hookInstance"')
+_EXPECTED = ".expected.json"
+
+
+def _fhir(data: bytes, source: str, path: Path | None = None
+          ) -> list[LoadedCase | CaseError] | None:
+    """The cases of a FHIR input (or its error), or None if ``data`` is no FHIR input."""
+    if not any(mark in data for mark in _FHIR_MARKS):
+        return None
+    from .fhir.read import read_bytes
+    expected = None
+    if path is not None:
+        sidecar = path.with_name(path.name[:-len(path.suffix)] + _EXPECTED) \
+            if path.suffix else None
+        if sidecar is not None and sidecar.is_file():
+            try:
+                expected = msgspec.json.decode(sidecar.read_bytes(),
+                                               type=dict[str, Expected])
+            except (OSError, msgspec.MsgspecError) as exc:
+                return [CaseError(os.fspath(sidecar), "", f"expected an object of case id -> "
+                                  f"expected answer: {exc}")]
+    try:
+        return read_bytes(data, source, expected)
+    except CaseError as err:
+        return [err]
+
+
 def iter_cases(
     paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    recursive: bool = False,
 ) -> Iterator[LoadedCase | CaseError]:
     """Yield every case (or the error in its place) from files, in input order.
 
     A ``.jsonl`` file holds one case per non-blank line (source 'file:lineno');
-    a directory means its ``*.json`` files (sorted by name, not recursive,
-    hidden files skipped); any other file is one JSON case.  A bad path or a
+    a directory means its ``*.json`` files (sorted by name, hidden files and
+    ``*.expected.json`` skipped; with ``recursive``, then its sub-directories,
+    as a case library is read); any other file is one JSON case, or, if it is
+    a FHIR input (FHIR.md F2), the cases derived from it.  A bad path or a
     bad case yields a :class:`CaseError` and iteration goes on.  A case whose
     ``id`` was already seen in this call yields a CaseError at ``/id``.
     """
@@ -538,8 +583,8 @@ def iter_cases(
         paths = [paths]
     seen: dict[str, str] = {}
     for path in paths:
-        for item in _iter_path(path):
-            if type(item) is LoadedCase:
+        for item in _iter_path(path, recursive):
+            if isinstance(item, LoadedCase):
                 cid = item.case.id
                 first = seen.get(cid)
                 if first is not None:
