@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .abduce import alternatives, required_operations, why_nothing_is_missing
-from .cases import Case, LoadedCase
+from .cases import Case
+from .loading import LoadedCase, checked_case
 from .engine import Engine
 from .explain import build_explanation
 from .kb import KnowledgeBase, default_kb_dir
@@ -63,12 +64,27 @@ def engine_for(kb: str | Path | None = None) -> Engine:
     return _engine(Path(kb).resolve() if kb is not None else default_kb_dir().resolve())
 
 
-def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
+def _valid(case: Case | LoadedCase | dict, number: int) -> Case:
+    if isinstance(case, LoadedCase):
+        return case.case if case._checked else checked_case(case.case, case.source)
+    return checked_case(case, f"(case {number})")
+
+
+def decide(cases: Iterable[Case | LoadedCase | dict], *, kb: str | Path | None = None,
            missing: bool = True) -> list[Answer]:
-    """Answers for ``cases``, in order. ``missing=False`` skips the abduction."""
+    """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
+
+    A case is a :class:`LoadedCase` from the readers of :mod:`mrs_asp.loading`
+    (known valid), a :class:`Case` or a LoadedCase built by hand, or plain
+    JSON data (a dict); the last three are validated first, since a Case's
+    constructor checks nothing.  Any invalid case raises
+    :class:`~mrs_asp.case_errors.CaseError` (its ``errors`` list every error
+    of that case; the source is ``(case N)``, N counted from 0, or the
+    LoadedCase's) before anything is decided.
+    """
     engine = engine_for(kb)
     knowledge = engine.kb
-    plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
+    plain: Sequence[Case] = [_valid(c, i) for i, c in enumerate(cases)]
     criteria = knowledge.criteria
     rank = {cid: c.rank for cid, c in criteria.items()}
     answers: list[Answer] = []

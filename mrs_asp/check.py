@@ -23,7 +23,7 @@ import clingo
 from clingo import Function, Symbol, ast
 
 from .answer import decide
-from .cases import case_from_data
+from .loading import case_from_data
 from .facts import INPUT_PREDICATES
 from .findings import Finding
 from .kb import KnowledgeBase

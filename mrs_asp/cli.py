@@ -16,7 +16,9 @@ from typing import Annotated, Optional
 import typer
 
 from .answer import decide, engine_for
-from .cases import CaseError, LoadedCase, case_json_schema, iter_cases
+from .case_errors import CaseError
+from .cases import case_json_schema
+from .loading import LoadedCase, iter_cases
 from .kb import KnowledgeBaseError
 
 app = typer.Typer(
@@ -60,7 +62,7 @@ def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH):
     for item in iter_cases(paths):
         if isinstance(item, CaseError):
             errors.append(item)
-            sys.stderr.write(f"{item}\n")
+            sys.stderr.write("".join(f"{error}\n" for error in item.errors))
             continue
         batch.append(item)
         if len(batch) >= size:

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .answer import decide, engine_for
-from .cases import LoadedCase, case_json, parse_case
+from .cases import case_json
+from .loading import LoadedCase, parse_case
 from .report import render
 
 __all__ = ["rendered", "default_jobs"]
