@@ -37,7 +37,9 @@ PARALLEL_BATCH = 500  # small enough that every worker gets work
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Case files (.json), case libraries (.jsonl, one case per line) or directories "
-         "of .json cases.", show_default=False)]
+         "of .json cases.", show_default=False,
+    # the library reports an unreadable path as one line and goes on with the rest
+    readable=False)]
 KbOpt = Annotated[Optional[Path], typer.Option(
     "--kb", help="Knowledge-base directory (default: the shipped kb/).",
     show_default=False)]
@@ -111,7 +113,8 @@ def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None,
 
 @app.command()
 def regress(directory: Annotated[Path, typer.Argument(
-                help="Case library: a directory of .json cases or a .jsonl file.")] = Path("cases"),
+                help="Case library: a directory of .json cases or a .jsonl file.",
+                readable=False)] = Path("cases"),
             junit: Annotated[Optional[Path], typer.Option(
                 "--junit", help="Also write JUnit XML to FILE.", show_default=False)] = None,
             kb: KbOpt = None) -> None:

@@ -208,11 +208,14 @@ def _open(path: str, source: str) -> BinaryIO:
     (a pipe or socket would block, so is refused before it is opened)."""
     try:
         mode = os.stat(path).st_mode
-        kind = _NOT_FILES.get(stat.S_IFMT(mode))
-        if kind is not None:
-            raise CaseError(source, "", f"expected a file, got {kind}")
-        if stat.S_ISDIR(mode):
-            raise CaseError(source, "", "expected a file, got a directory")
+    except (OSError, ValueError) as exc:
+        raise _os_error(source, exc) from None
+    kind = _NOT_FILES.get(stat.S_IFMT(mode))
+    if kind is not None:
+        raise CaseError(source, "", f"expected a file, got {kind}")
+    if stat.S_ISDIR(mode):
+        raise CaseError(source, "", "expected a file, got a directory")
+    try:
         return open(path, "rb")
     except (OSError, ValueError) as exc:
         raise _os_error(source, exc) from None
@@ -307,6 +310,8 @@ def _iter_jsonl(path: str, source: str) -> Iterator[LoadedCase | CaseError]:
                 line = line[3:]
             if line.isspace():
                 continue
+            if line[-1:] == b"\n":
+                line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
             found = True
             where = f"{source}:{number}"
             try:
