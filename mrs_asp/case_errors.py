@@ -165,7 +165,7 @@ def _line_column(text: str, offset: int) -> str:
 
 def _json_message(exc: json.JSONDecodeError, text: str) -> str:
     """What json found wrong, without the place (given apart)."""
-    what = exc.msg[:1].lower() + exc.msg[1:]
+    what = exc.msg[:1].lower() + exc.msg[1:].removesuffix(" at")
     if exc.msg.startswith("Expecting") and not text[exc.pos:].strip():
         what = "unexpected end of input"
     return f"invalid JSON: {what}"
