@@ -1,7 +1,8 @@
 """What is missing to approve: fillings -> RFC 6902 patches, in plain words.
 
 clingo enumerates the subset-minimal sets of fillings (kb/80_abduction.lp);
-this module writes each filling as a JSON Patch ``add`` operation, orders the
+this module writes each filling as a JSON Patch ``add`` operation (after the
+operations that add an absent ``findings`` or ``imaging`` empty), orders the
 alternatives (smallest first, then by their operations), finds the operations
 common to all of them, and, when there is none, says which documented facts
 no filling can lift.
@@ -9,73 +10,74 @@ no filling can lift.
 
 from __future__ import annotations
 
-import copy
 import json
 
 from clingo import Symbol
 
+from . import vocabulary
 from .cases import Case, Findings, field_description
 from .kb import KnowledgeBase
 
 __all__ = ["fill_operation", "alternatives", "required_operations", "why_nothing_is_missing",
-           "describe_operation", "apply_patch"]
-
-
-def _value(term: Symbol):
-    name = term.name
-    return True if name == "true" else False if name == "false" else name
+           "describe_operation", "is_container", "container_operations"]
 
 
 def fill_operation(term: Symbol, case: Case) -> dict:
-    """One filling (a ``fill/2`` term of the KB) as a JSON Patch operation."""
-    name, args = term.name, term.arguments
-    if name == "finding":
-        return {"op": "add", "path": f"/findings/{args[0].name}", "value": _value(args[1])}
-    if name == "implant_mr_status":
-        return {"op": "add", "path": f"/implants/{args[0].number}/mr_status",
-                "value": args[1].name}
-    if name == "implant_metallic":
-        return {"op": "add", "path": f"/implants/{args[0].number}/metallic", "value": False}
-    if name == "foreign_body_metallic":
-        return {"op": "add", "path": f"/foreign_bodies/{args[0].number}/metallic", "value": False}
-    if name == "result":
-        return {"op": "add", "path": f"/imaging/{args[0].number}/result", "value": args[1].name}
-    if name == "appended_mri":
-        return {"op": "add", "path": "/imaging/-",
-                "value": {"modality": "MRI", "body_region": case.request.body_region,
-                          "date": case.request.date.isoformat(), "result": "inconclusive"}}
-    raise ValueError(f"the knowledge base proposed an unknown filling: {term}")
+    """One filling (a ``fill/2`` term of the KB) as a JSON Patch operation.
 
-
-_LISTS = ("imaging", "implants", "foreign_bodies")
-
-
-def apply_patch(raw: dict, patch: list[dict]) -> dict:
-    """A copy of the case with one ``missing`` alternative applied.
-
-    The operations are RFC 6902 ``add`` operations written against the fields
-    themselves, as SPEC section 4 words them (``/findings/glioma``,
-    ``/imaging/-``). READING: where the case has no ``findings`` object or no
-    ``imaging`` array at all, the patch is applied as if the empty container
-    were there - strict RFC 6902 would refuse the operation, and the contract
-    does not ask for an extra operation that creates the container.
+    A filling is the input fact it would add (kb/80_abduction.lp), so the
+    declaration of the vocabulary (mrs_asp/vocabulary.py) says which field
+    it sets: ``finding(glioma, true)`` -> ``/findings/glioma``,
+    ``implant_mr_status(0, conditional)`` -> ``/implants/0/mr_status``;
+    ``append(imaging)`` appends the group's declared entry.
     """
-    out = copy.deepcopy(raw)
-    for op in patch:
-        if op.get("op") != "add":
-            raise ValueError(f"only 'add' operations fill what is missing, got {op!r}")
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"][1:].split("/")]
-        node = out.setdefault(parts[0], [] if parts[0] in _LISTS else {})
-        for part in parts[1:-1]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        last, value = parts[-1], copy.deepcopy(op["value"])
-        if len(parts) == 1:
-            out[last] = value
-        elif isinstance(node, list):
-            node.append(value) if last == "-" else node.insert(int(last), value)
-        else:
-            node[last] = value
-    return out
+    name, args = term.name, term.arguments
+    if name == "append" and len(args) == 1 and args[0].name in vocabulary.GROUPS:
+        group = vocabulary.GROUPS[args[0].name]
+        value = {}
+        for field, fixed in (group.appends or {}).items():
+            if isinstance(fixed, vocabulary.FromRequest):
+                fixed = getattr(case.request, fixed.name)
+                fixed = fixed.isoformat() if hasattr(fixed, "isoformat") else fixed
+            value[field] = fixed
+        return {"op": "add", "path": f"/{group.name}/-", "value": value}
+    try:
+        members = vocabulary.fields_of_fact(name)
+    except KeyError:
+        raise ValueError(f"the knowledge base proposed an unknown filling: {term}") from None
+    if vocabulary.GROUPS[members[0].group].repeats:
+        index, args = args[0].number, args[1:]
+    else:
+        index = None
+    if members[0].keyed:
+        field = vocabulary.field(f"{members[0].group}.{args[0].name}")
+    elif len(members) == 1:
+        (field,) = members
+    else:
+        raise ValueError(f"the knowledge base proposed a filling of a whole entry: {term}")
+    return {"op": "add", "path": field.pointer(index),
+            "value": vocabulary.value_of_constant(field, args[-1].name)}
+
+
+# SPEC section 4: "where the case lacks the object or array that an operation
+# fills (findings, imaging), the patch first adds it empty". Implants and foreign
+# bodies are only ever filled inside entries the case already has.
+_CONTAINERS = {"findings": {}, "imaging": []}
+
+
+def is_container(op: dict) -> bool:
+    """Whether ``op`` only adds an empty ``findings`` object or ``imaging`` array:
+    it documents nothing and does not count when alternatives are compared."""
+    return op["path"][1:] in _CONTAINERS and op["value"] == _CONTAINERS[op["path"][1:]]
+
+
+def container_operations(case: Case, operations: list[dict]) -> list[dict]:
+    """The operations that must come first so that ``operations`` apply to the
+    case as given under RFC 6902: one per container they fill that it lacks."""
+    heads = {op["path"].split("/", 2)[1] for op in operations}
+    absent = {"findings": case.findings is None, "imaging": case.imaging is None}
+    return [{"op": "add", "path": f"/{name}", "value": type(empty)()}
+            for name, empty in _CONTAINERS.items() if name in heads and absent[name]]
 
 
 def _key(op: dict) -> tuple[str, str]:
@@ -117,23 +119,30 @@ def alternatives(found: list[tuple[list[Symbol], list[str]]], case: Case,
     criteria = kb.criteria
     out = []
     for fills, achieved in found:
-        patch = sorted((fill_operation(t, case) for t in fills), key=_key)
+        filling = sorted((fill_operation(t, case) for t in fills), key=_key)
+        patch = container_operations(case, filling) + filling
         meets = [c for c in sorted(set(achieved) - reported, key=lambda c: criteria[c].rank)
                  if c not in kb.nodes and criteria[c].kind == "indication"]
         lifts = [c for c in sorted(reported - set(achieved), key=lambda c: criteria[c].rank)
                  if criteria[c].kind == "non_indication"]
         effects = [f"meets {c} (\"{criteria[c].text}\")" for c in meets]
         effects += [f"lifts {c} (\"{criteria[c].text}\")" for c in lifts]
-        text = "document " + "; and ".join(describe_operation(op, case) for op in patch)
+        text = "document " + "; and ".join(describe_operation(op, case) for op in filling)
         if effects:
             text += " -- " + "; ".join(effects)
-        out.append(({"patch": patch, "text": text}, (meets, lifts)))
-    out.sort(key=lambda pair: (len(pair[0]["patch"]), [_key(op) for op in pair[0]["patch"]]))
-    return [alt for alt, _ in out], [effect for _, effect in out]
+        out.append(({"patch": patch, "text": text}, (meets, lifts), [_key(op) for op in filling]))
+    # Smallest first (SPEC 4), counting only the operations that document something.
+    out.sort(key=lambda item: (len(item[2]), item[2]))
+    return [alt for alt, _, _ in out], [effect for _, effect, _ in out]
 
 
 def required_operations(missing: list[dict]) -> list[dict]:
-    """The operations that appear in every alternative."""
+    """The operations that appear in every alternative, in patch order.
+
+    READING (SPEC 4, "marks which operations appear in all of them"): an
+    operation that adds an empty container counts here like any other, so
+    that ``required`` is itself a patch that applies to the case as given.
+    """
     if not missing:
         return []
     common = set.intersection(*({_key(op) for op in alt["patch"]} for alt in missing))

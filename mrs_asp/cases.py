@@ -25,6 +25,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from . import vocabulary
+
 __all__ = [
     "ADVISORIES",
     "BODY_REGIONS",
@@ -40,7 +42,6 @@ __all__ = [
     "SETTINGS",
     "SYMPTOMS",
     "Case",
-    "CaseError",
     "Expected",
     "Findings",
     "ForeignBody",
@@ -58,190 +59,82 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------
-# Fixed vocabularies (SPEC section 1 and 2)
+# Fixed vocabularies (SPEC section 1 and 2), from the one declaration
+# (mrs_asp/vocabulary.py).
 
-CRITERIA: tuple[str, ...] = (
-    "applies",
-    "conventional_inconclusive",
-    "any_condition",
-    "neoplastic",
-    "glioma_grading",
-    "tumor_evaluation",
-    "vascular",
-    "neonatal_hie",
-    "congenital",
-    "metabolic_disorder",
-    "inherited_metabolic_disorder",
-    "repeat",
-    "repeat_request",
-    "repeat_new_symptoms",
-    "repeat_clarifying",
-    "repeat_monitoring",
-    "indicated",
-)
-NON_INDICATIONS: tuple[str, ...] = (
-    "recent_advanced_imaging",
-    "aneurysm_clip",
-    "incompatible_device",
-    "incompatible_implant",
-    "metallic_foreign_body",
-)
-ADVISORIES: tuple[str, ...] = ("claustrophobia", "pregnancy", "renal_contrast")
-DETERMINATIONS: tuple[str, ...] = ("approved", "denied", "not_applicable")
-
-BODY_REGIONS: tuple[str, ...] = (
-    "brain", "spine", "head_neck", "chest", "abdomen", "pelvis", "extremity", "other",
-)
-SETTINGS: tuple[str, ...] = ("inpatient", "outpatient")
-MODALITIES: tuple[str, ...] = ("MRI", "CT", "MRS", "PET", "XR", "US")
-RESULTS: tuple[str, ...] = ("inconclusive", "conclusive")
-SYMPTOMS: tuple[str, ...] = ("new", "worsening", "unchanged")
-IMPLANT_KINDS: tuple[str, ...] = (
-    "pacemaker", "defibrillator", "cardiac_valve", "neurostimulator",
-    "cochlear_implant", "aneurysm_clip", "orthopedic", "other",
-)
-MR_STATUSES: tuple[str, ...] = ("safe", "conditional", "unsafe", "unknown")
-FOREIGN_BODY_LOCATIONS: tuple[str, ...] = ("orbit", "critical_area", "field_of_view", "other")
-
-BodyRegion = Literal[
-    "brain", "spine", "head_neck", "chest", "abdomen", "pelvis", "extremity", "other"
-]
-Setting = Literal["inpatient", "outpatient"]
-Modality = Literal["MRI", "CT", "MRS", "PET", "XR", "US"]
-Result = Literal["inconclusive", "conclusive"]
-Symptoms = Literal["new", "worsening", "unchanged"]
-ImplantKind = Literal[
-    "pacemaker", "defibrillator", "cardiac_valve", "neurostimulator",
-    "cochlear_implant", "aneurysm_clip", "orthopedic", "other",
-]
-MrStatus = Literal["safe", "conditional", "unsafe", "unknown"]
-ForeignBodyLocation = Literal["orbit", "critical_area", "field_of_view", "other"]
-Determination = Literal["approved", "denied", "not_applicable"]
-CriterionId = Literal[CRITERIA]  # type: ignore[valid-type]
-NonIndicationId = Literal[NON_INDICATIONS]  # type: ignore[valid-type]
-AdvisoryId = Literal[ADVISORIES]  # type: ignore[valid-type]
-
-# Literal aliases and tuples must agree (the tuples are what others iterate).
-assert BodyRegion.__args__ == BODY_REGIONS  # type: ignore[attr-defined]
-assert Modality.__args__ == MODALITIES  # type: ignore[attr-defined]
-assert ImplantKind.__args__ == IMPLANT_KINDS  # type: ignore[attr-defined]
-assert ForeignBodyLocation.__args__ == FOREIGN_BODY_LOCATIONS  # type: ignore[attr-defined]
-assert Determination.__args__ == DETERMINATIONS  # type: ignore[attr-defined]
+CRITERIA = vocabulary.CRITERIA
+NON_INDICATIONS = vocabulary.NON_INDICATIONS
+ADVISORIES = vocabulary.ADVISORIES
+DETERMINATIONS = vocabulary.DETERMINATIONS
+BODY_REGIONS: tuple[str, ...] = vocabulary.field("request.body_region").values
+SETTINGS: tuple[str, ...] = vocabulary.field("request.setting").values
+MODALITIES: tuple[str, ...] = vocabulary.field("imaging.modality").values
+RESULTS: tuple[str, ...] = vocabulary.field("imaging.result").values
+SYMPTOMS: tuple[str, ...] = vocabulary.field("findings.symptoms").values
+IMPLANT_KINDS: tuple[str, ...] = vocabulary.field("implants.kind").values
+MR_STATUSES: tuple[str, ...] = vocabulary.field("implants.mr_status").values
+FOREIGN_BODY_LOCATIONS: tuple[str, ...] = vocabulary.field("foreign_bodies.location").values
 
 # --------------------------------------------------------------------------
-# Models.  msgspec decodes and validates a case in one pass (a few
-# microseconds; a case library of thousands is read in milliseconds).
-# Optional fields are typed without ``None`` and default to ``None``:
-# absent -> None (not documented), explicit null -> error, so ``None`` always
-# means "absent" and encoding omits it.  Every struct forbids unknown fields.
-
-
-def _doc(kind: Any, text: str, **constraints: Any) -> Any:
-    """A field type with its description (it shows in `mrs-asp schema`)."""
-    return Annotated[kind, Meta(description=text, **constraints)]
-
-
+# Models, derived from the declaration.  msgspec decodes and validates a case
+# in one pass (a few microseconds; a case library of thousands is read in
+# milliseconds).  Optional fields are typed without ``None`` and default to
+# ``None``: absent -> None (not documented), explicit null -> error, so
+# ``None`` always means "absent" and encoding omits it.  Every struct forbids
+# unknown fields.
 
 
 class _Model(Struct, forbid_unknown_fields=True, omit_defaults=True):
     pass
 
 
-class Request(_Model, kw_only=True):
-    """The requested study."""
-
-    cpt: _doc(str, "Procedure code; the policy applies to 76390 only.", min_length=1)
-    date: _doc(_dt.date, "Date of the requested study, YYYY-MM-DD.")
-    body_region: _doc(BodyRegion, "Region of the requested study.")
-    setting: _doc(Setting, "Level of care.") = None
-    contrast: _doc(bool, "The study requires gadolinium contrast.") = None
+_TYPES: dict[str, Any] = {"string": str, "date": _dt.date, "integer": int, "boolean": bool}
 
 
-class Patient(_Model, kw_only=True):
-    """The patient at the time of the request."""
-
-    age_years: _doc(int, "Age in years at request.", ge=0) = None
-    age_days: _doc(int, "Age in days at request.", ge=0) = None
-    pregnant: bool = None
-    claustrophobic: bool = None
-    renal_insufficiency: bool = None
-    gadolinium_contraindicated: bool = None
-
-
-class Study(_Model, kw_only=True):
-    """A prior imaging study (an entry of imaging[])."""
-
-    modality: Modality
-    body_region: BodyRegion
-    date: _doc(_dt.date, "Date of the study; not after request.date.")
-    result: _doc(Result, "Absent = not documented.") = None
+def _field_type(f: vocabulary.Field) -> Any:
+    """A field's type with its description and constraints (they show in `mrs-asp schema`)."""
+    if f.type == "enum":
+        kind: Any = Literal[f.values]  # type: ignore[valid-type]
+    elif f.type == "enum_list":
+        kind = list[Literal[f.values]]  # type: ignore[valid-type]
+    else:
+        kind = _TYPES[f.type]
+    constraints = {name: value for name, value in
+                   (("ge", f.minimum), ("min_length", f.min_length)) if value is not None}
+    return Annotated[kind, Meta(description=f.description, **constraints)]
 
 
-class Findings(_Model, kw_only=True):
-    """Clinical findings and the question asked (SPEC section 1)."""
-
-    glioma: _doc(bool, "Known or suspected primary glial neoplasm.") = None
-    brain_tumor: _doc(bool, "Known or suspected brain tumor of any kind.") = None
-    brain_mass: _doc(bool, "Mass or mass-like lesion of the brain.") = None
-    glioma_grading: _doc(bool, "The question is grading a glial neoplasm.") = None
-    brain_tumor_evaluation: _doc(bool, "The question is evaluation of a brain tumor.") = None
-    recurrence_vs_radiation_necrosis: _doc(
-        bool, "The question is tumor recurrence vs radiation necrosis.") = None
-    neonatal_hie: _doc(
-        bool, "Known or suspected neonatal hypoxic ischemic encephalopathy.") = None
-    mitochondrial_disease: bool = None
-    inborn_error_of_metabolism: bool = None
-    canavan_disease: bool = None
-    mitochondrial_encephalopathy: bool = None
-    leukodystrophy: bool = None
-    symptoms: _doc(Symptoms, "Change of symptoms since the last study of the region.") = None
-    treatment_since_last_imaging: bool = None
-    repeat_influences_treatment: bool = None
-    prior_indeterminate_finding: bool = None
-    clarifying_follow_up_done: bool = None
-    monitoring_need_established: bool = None
+def _struct(name: str, doc: str, members: list[tuple[str, Any, bool]]) -> type[Struct]:
+    spec = [(member, kind) if required else (member, kind, None)
+            for member, kind, required in members]
+    return msgspec.defstruct(name, spec, bases=(_Model,), kw_only=True, module=__name__,
+                             namespace={"__doc__": doc})
 
 
-class Implant(_Model, kw_only=True):
-    """An implant (an entry of implants[])."""
-
-    kind: ImplantKind
-    metallic: _doc(bool, "Absent = not documented.") = None
-    mr_status: _doc(MrStatus, "Absent or 'unknown' = not documented.") = None
-
-
-class ForeignBody(_Model, kw_only=True):
-    """A foreign body (an entry of foreign_bodies[])."""
-
-    location: ForeignBodyLocation
-    metallic: bool = None
-    obscures_area_of_concern: bool = None
+_MODELS: dict[str, type[Struct]] = {
+    g.name: _struct(g.model, g.description,
+                    [(f.name, _field_type(f), f.required) for f in g.fields])
+    for g in vocabulary.GROUPS.values()
+}
 
 
-class Expected(_Model, kw_only=True):
-    """Case-library only: the expected answer."""
-
-    determination: Determination
-    criteria: list[CriterionId] = None  # type: ignore[valid-type]
-    non_indications: list[NonIndicationId] = None  # type: ignore[valid-type]
-    advisories: list[AdvisoryId] = None  # type: ignore[valid-type]
+def _member(m: vocabulary.Field | vocabulary.Group) -> tuple[str, Any, bool]:
+    if isinstance(m, vocabulary.Group):
+        model = _MODELS[m.name]
+        return m.name, (list[model] if m.repeats else model), m.required
+    return m.name, _field_type(m), m.required
 
 
-class Case(_Model, kw_only=True):
-    """One MR spectroscopy prior-authorization case (SPEC.md section 1).
-
-    An absent field means not documented; false means documented as false.
-    """
-
-    id: _doc(str, "Unique within a case library.", min_length=1)
-    title: _doc(str, "Free text, never reasoned on.") = None
-    request: Request
-    patient: Patient = None
-    imaging: list[Study] = None
-    findings: Findings = None
-    implants: list[Implant] = None
-    foreign_bodies: list[ForeignBody] = None
-    expected: Expected = None
+Request = _MODELS["request"]
+Patient = _MODELS["patient"]
+Study = _MODELS["imaging"]
+Findings = _MODELS["findings"]
+Implant = _MODELS["implants"]
+ForeignBody = _MODELS["foreign_bodies"]
+Expected = _MODELS["expected"]
+Case = _struct("Case", "One MR spectroscopy prior-authorization case (SPEC.md section 1).\n\n"
+               "An absent field means not documented; false means documented as false.",
+               [_member(m) for m in vocabulary.CASE_MEMBERS])
 
 
 # The most entries each array of a case may hold.  Each entry can multiply the

@@ -268,6 +268,88 @@ def diff(old: Annotated[str, typer.Argument(
 
 
 @app.command()
+def serve(host: Annotated[str, typer.Option(
+              "--host", help="Address to listen on (loopback unless told otherwise).")]
+          = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")]
+          = 8080,
+          kb: KbOpt = None,
+          db: Annotated[Path, typer.Option(
+              "--db", help="The decision log (SQLite, created if absent).")]
+          = Path("mrs-asp-decisions.sqlite3"),
+          issuers: Annotated[Optional[Path], typer.Option(
+              "--issuers", help="JSON file: each EHR issuer allowed to call the CDS Hooks "
+                                "services, with its JSON Web Key Set.", show_default=False)]
+          = None,
+          no_auth: Annotated[bool, typer.Option(
+              "--no-auth", help="Accept CDS Hooks calls without a token (local trials only).")]
+          = False,
+          public_url: Annotated[Optional[str], typer.Option(
+              "--public-url", help="The URL clients call this service by; a token's `aud` "
+                                   "must be it plus the path called (default: "
+                                   "http://HOST:PORT).", show_default=False)] = None,
+          max_body: Annotated[int, typer.Option(
+              "--max-body", min=1, help="Largest request body in bytes (413 above it).")]
+          = 1024 * 1024,
+          durability: Annotated[str, typer.Option(
+              "--durability", help="full: each decision is synced to disk before it is "
+                                   "answered; normal: it survives a crash of the service, "
+                                   "not of the machine.")] = "full",
+          access_log: Annotated[bool, typer.Option(
+              "--access-log/--no-access-log", help="Log each request on stderr.")] = True,
+          ) -> None:
+    """Serve decisions over HTTP: a JSON API, CDS Hooks (CRD), PAS and DTR; every
+    decision recorded in the decision log. Stops gracefully on SIGTERM."""
+    from .service.config import ServiceConfig
+    if durability not in ("full", "normal"):
+        raise _fail(f"--durability: expected 'full' or 'normal', got {durability!r}")
+    config = ServiceConfig(host=host, port=port, kb=kb, db=db, issuers=issuers,
+                           no_auth=no_auth, public_url=public_url, body_limit=max_body,
+                           durability=durability)
+    from .service.server import run
+    from .service.store import StoreError
+    try:
+        run(config, access_log=access_log)
+    except (KnowledgeBaseError, StoreError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def decisions(decision_id: Annotated[Optional[str], typer.Argument(
+                  help="Show this decision's whole record (default: list recent ones).",
+                  show_default=False)] = None,
+              db: Annotated[Path, typer.Option("--db", help="The decision log.")]
+              = Path("mrs-asp-decisions.sqlite3"),
+              limit: Annotated[int, typer.Option("--limit", "-n", min=1,
+                                                 help="How many to list.")] = 20,
+              case_id: Annotated[Optional[str], typer.Option(
+                  "--case", help="Only decisions of this case id.", show_default=False)]
+              = None,
+              format: FormatOpt = Format.text) -> None:
+    """List the decisions `mrs-asp serve` recorded, newest first, or show one."""
+    from .service.store import DecisionLog, StoreError
+    try:
+        log = DecisionLog(db, create=False)
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    if decision_id is not None:
+        record = log.get(decision_id)
+        if record is None:
+            raise _fail(f"{db}: no recorded decision {decision_id!r}", 1)
+        typer.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
+        return
+    records = log.list(limit=limit, case_id=case_id)
+    if format is Format.json:
+        for r in records:
+            typer.echo(json.dumps(r.summary(), ensure_ascii=False))
+        return
+    for r in records:
+        typer.echo(f"{r.id}  {r.recorded_at}  {r.determination:<14}  {r.case_id}  "
+                   f"({r.endpoint})")
+    typer.echo(f"{len(records)} of {log.count()} recorded decisions in {db}")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of a case (SPEC section 1)."""
     typer.echo(json.dumps(case_json_schema(), indent=2))

@@ -22,13 +22,13 @@ from clingo import Function, ast
 from .answer import Answer, decide
 from .loading import LoadedCase, case_from_data
 from .check import CASE_PREDICATES, brief, indication_paths, space_statements, witness_case
-from .facts import INPUT_PREDICATES
+from .facts import INPUT_PREDICATES, VOCABULARY_PREDICATES
 from .kb import KnowledgeBase, KnowledgeBaseError
 
 __all__ = ["Flip", "resolve_kb", "diff_library", "diff_witnesses"]
 
 # The input contract and its vocabulary (kb/00_case_facts.lp) are shared by both versions.
-_SHARED = INPUT_PREDICATES | {"boolean_finding"}
+_SHARED = INPUT_PREDICATES | VOCABULARY_PREDICATES
 
 
 def resolve_kb(spec: str, workdir: Path) -> Path:

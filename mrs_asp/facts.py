@@ -1,47 +1,53 @@
 """How a case becomes facts: the one module that knows (kb/00_case_facts.lp).
 
+What becomes which fact is declared in ``mrs_asp/vocabulary.py`` (each
+field's ``fact``); this module derives from that declaration both the
+symbols of a batch of cases and the rules (:func:`feed_program`) that hand
+them to the grounder.
+
 Case data reaches clingo only as symbols built here (``clingo.Function``,
 ``Number``, ``String``); nothing from a case is ever pasted into program text.
-Absent fields produce no atom: absence means "not documented".
+Absent fields produce no atom: absence means "not documented". Enumerated
+values become lower-case constants (MRI -> mri), booleans the constants
+``true`` / ``false``, dates day numbers (proleptic Gregorian ordinals).
 
 A batch of cases goes to the grounder as a :class:`CaseFeed`, the grounding
-context of ``case_feed.lp``. Most facts repeat their arguments across cases,
-so they are grouped by them: one symbol per distinct argument tuple and a
-list of case numbers, rather than one symbol per fact. The symbols that
-recur (enumerated values as constants, small numbers) are built once per
-process.
+context of the feed rules. Two shapes, for speed (benchmarks/README.md):
+
+- most input facts repeat their arguments across cases (finding glioma
+  true, an implant 0 of kind pacemaker): ``@keys(P)`` gives the distinct
+  arguments of P in the batch, and ``@cases(P, Arguments...)`` the numbers
+  of the cases that have them; the symbols that recur (enumerated values
+  as constants, small numbers) are built once per process;
+- the dated ones rarely repeat: ``@rows(P)`` gives each fact's argument
+  tuple, case number first.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
-from pathlib import Path
 
 from clingo import Function, Number, String, Symbol, ast
-from msgspec.structs import astuple
 
-from .cases import Case, Findings, day_number
+from . import vocabulary
+from .cases import Case, day_number
 
-__all__ = ["INPUT_PREDICATES", "CaseFeed", "feed_statements"]
+__all__ = ["INPUT_PREDICATES", "VOCABULARY_PREDICATES", "CaseFeed", "feed_program",
+           "feed_statements", "vocabulary_statements"]
 
 #: The input predicates of kb/00_case_facts.lp (what a case becomes).
-INPUT_PREDICATES: frozenset[str] = frozenset({
-    "case", "request_cpt", "request_region", "request_day", "request_contrast", "patient",
-    "finding", "imaging", "imaging_result", "implant", "implant_metallic",
-    "implant_mr_status", "foreign_body", "foreign_body_metallic", "foreign_body_obscures",
-})
+INPUT_PREDICATES: frozenset[str] = vocabulary.input_predicates()
+#: The predicates of the vocabulary facts the KB reads (vocabulary.vocabulary_facts).
+VOCABULARY_PREDICATES: frozenset[str] = frozenset(
+    name for name, _ in vocabulary.vocabulary_facts())
 
 
 @cache
 def _constant(value: str | bool) -> Symbol:
     """An enumerated value as a constant: MRI -> mri, True -> true."""
-    if value is True:
-        return Function("true")
-    if value is False:
-        return Function("false")
-    return Function(value.lower())
+    return Function(vocabulary.constant(value))
 
 
 @lru_cache(maxsize=4096)
@@ -49,36 +55,67 @@ def _number(value: int) -> Symbol:
     return Number(value)
 
 
-_PATIENT_FIELDS = ("pregnant", "claustrophobic", "renal_insufficiency",
-                   "gadolinium_contraindicated")
-_FINDING_FIELDS = Findings.__struct_fields__
+def _symbol_maker(f: vocabulary.Field) -> Callable[[object], Symbol]:
+    if f.type == "string":
+        return String
+    if f.type in ("integer", "date"):  # a date is grouped or rowed as its day number
+        return _number
+    return _constant
 
-# How case_feed.lp reads each input predicate: the dated facts row by row
-# (@rows), the others grouped by their arguments (@keys, @cases). For the
-# grouped ones, how each argument (a plain value while grouping) becomes a
-# symbol.
-_ROWS = ("request_day", "imaging")
-_KEY_SYMBOLS = {
-    "case": (),
-    "request_cpt": (String,),
-    "request_region": (_constant,),
-    "request_contrast": (_constant,),
-    "patient": (_constant, _constant),
-    "finding": (_constant, _constant),
-    "imaging_result": (_number, _constant),
-    "implant": (_number, _constant),
-    "implant_metallic": (_number, _constant),
-    "implant_mr_status": (_number, _constant),
-    "foreign_body": (_number, _constant),
-    "foreign_body_metallic": (_number, _constant),
-    "foreign_body_obscures": (_number, _constant),
-}
+
+@functools.lru_cache(maxsize=None)
+def _day(value) -> int:
+    return day_number(value)
+
+
+class _Fact:
+    """How one input predicate is made from the fields that become it."""
+
+    def __init__(self, predicate: str, members: tuple[vocabulary.Field, ...]) -> None:
+        first = members[0]
+        self.predicate = predicate
+        self.group = first.group
+        self.repeats = vocabulary.GROUPS[first.group].repeats
+        self.keyed = first.keyed
+        self.members = members
+        self.names = tuple(f.name for f in members)
+        self.dates = tuple(f.type == "date" for f in members)
+        #: dated facts rarely repeat across cases: they go row by row
+        self.rows = any(self.dates)
+        self.required = all(f.required for f in members)
+        index = (_number,) if self.repeats else ()
+        if self.keyed:
+            # one atom per field: (entry?, field name, value)
+            self.symbols = (*index, _constant, _symbol_maker(first))
+        else:
+            self.symbols = (*index, *(_symbol_maker(f) for f in members))
+
+    @property
+    def arity(self) -> int:
+        """Arguments after the case."""
+        return len(self.symbols)
+
+
+#: Every input predicate but case/1, in declaration order.
+_FACTS: tuple[_Fact, ...] = tuple(
+    _Fact(name, vocabulary.fields_of_fact(name))
+    for name in dict.fromkeys(f.fact for f in vocabulary.fields(facts_only=True)))
+_BY_GROUP: dict[str, list[_Fact]] = {}
+for _fact in _FACTS:
+    _BY_GROUP.setdefault(_fact.group, []).append(_fact)
+del _fact
+#: What each group of a case adds: (attribute, is an array, its facts).
+_PLAN = tuple((name, vocabulary.GROUPS[name].repeats, tuple(facts))
+              for name, facts in _BY_GROUP.items())
+_ROWS = tuple(f.predicate for f in _FACTS if f.rows)
+_KEY_SYMBOLS: dict[str, tuple] = {"case": ()}
+_KEY_SYMBOLS.update((f.predicate, f.symbols) for f in _FACTS if not f.rows)
 assert set(_ROWS) | set(_KEY_SYMBOLS) == INPUT_PREDICATES
 
 
 class CaseFeed:
     """The facts of a batch of cases (case ``n`` of the batch is number ``n``),
-    as the grounding context that ``case_feed.lp`` reads them from."""
+    as the grounding context that the feed rules read them from."""
 
     def __init__(self, cases: Sequence[Case]) -> None:
         self._rows: dict[str, list[Symbol]] = {name: [] for name in _ROWS}
@@ -87,7 +124,7 @@ class CaseFeed:
         for number, case in enumerate(cases):
             self._add(_number(number), case)
 
-    # -- what case_feed.lp calls ---------------------------------------------------
+    # -- what the feed rules call --------------------------------------------------
     def rows(self, name: Symbol) -> list[Symbol]:
         """``@rows(P)``: one tuple (Case, Arguments...) per fact of P."""
         return self._rows[name.name]
@@ -123,55 +160,66 @@ class CaseFeed:
 
     # -- building ---------------------------------------------------------------------
     def _add(self, c: Symbol, case: Case) -> None:
-        groups = self._groups
-        request = case.request
-        groups["case"].setdefault((), []).append(c)
-        groups["request_cpt"].setdefault((request.cpt,), []).append(c)
-        groups["request_region"].setdefault((request.body_region,), []).append(c)
-        self._rows["request_day"].append(Function("", [c, _number(day_number(request.date))]))
-        if request.contrast is not None:
-            groups["request_contrast"].setdefault((request.contrast,), []).append(c)
-        patient = case.patient
-        if patient is not None:
-            rows = groups["patient"]
-            for name in _PATIENT_FIELDS:
-                value = getattr(patient, name)
+        self._groups["case"].setdefault((), []).append(c)
+        for attribute, repeats, facts in _PLAN:
+            part = getattr(case, attribute)
+            if part is None:
+                continue
+            if repeats:
+                for index, entry in enumerate(part):
+                    for fact in facts:
+                        self._entry(c, fact, entry, (index,))
+            else:
+                for fact in facts:
+                    self._entry(c, fact, part, ())
+
+    def _entry(self, c: Symbol, fact: _Fact, part, index: tuple) -> None:
+        if fact.keyed:
+            rows = self._groups[fact.predicate]
+            for name in fact.names:
+                value = getattr(part, name)
                 if value is not None:
-                    rows.setdefault((name, value), []).append(c)
-        findings = case.findings
-        if findings is not None:
-            rows = groups["finding"]
-            for name, value in zip(_FINDING_FIELDS, astuple(findings)):
-                if value is not None:
-                    rows.setdefault((name, value), []).append(c)
-        if case.imaging:
-            rows = self._rows["imaging"]
-            results = groups["imaging_result"]
-            for index, study in enumerate(case.imaging):
-                rows.append(Function("", [c, _number(index), _constant(study.modality),
-                                          _constant(study.body_region),
-                                          _number(day_number(study.date))]))
-                if study.result is not None:
-                    results.setdefault((index, study.result), []).append(c)
-        for index, implant in enumerate(case.implants or ()):
-            groups["implant"].setdefault((index, implant.kind), []).append(c)
-            if implant.metallic is not None:
-                groups["implant_metallic"].setdefault((index, implant.metallic), []).append(c)
-            if implant.mr_status is not None:
-                groups["implant_mr_status"].setdefault((index, implant.mr_status), []).append(c)
-        for index, body in enumerate(case.foreign_bodies or ()):
-            groups["foreign_body"].setdefault((index, body.location), []).append(c)
-            if body.metallic is not None:
-                groups["foreign_body_metallic"].setdefault((index, body.metallic), []).append(c)
-            if body.obscures_area_of_concern is not None:
-                groups["foreign_body_obscures"].setdefault(
-                    (index, body.obscures_area_of_concern), []).append(c)
+                    rows.setdefault((*index, name, value), []).append(c)
+            return
+        values = [getattr(part, name) for name in fact.names]
+        if None in values:  # only an optional field can be absent: nothing documented
+            return
+        if fact.rows:
+            arguments = [c, *(_number(i) for i in index)]
+            for make, value, dated in zip(fact.symbols[len(index):], values, fact.dates):
+                arguments.append(_number(_day(value)) if dated else make(value))
+            self._rows[fact.predicate].append(Function("", arguments))
+        else:
+            self._groups[fact.predicate].setdefault((*index, *values), []).append(c)
+
+
+def feed_program() -> str:
+    """The rules that fill every input predicate of kb/00_case_facts.lp from
+    the grounding context (:class:`CaseFeed`); the same for every batch."""
+    lines = ["case(Case) :- Case = @cases(case)."]
+    for fact in _FACTS:
+        names = [f"A{i}" for i in range(1, fact.arity + 1)]
+        head = f"{fact.predicate}(Case, {', '.join(names)})"
+        if fact.rows:
+            lines.append(f"{head} :- (Case, {', '.join(names)}) = @rows({fact.predicate}).")
+        else:
+            key = names[0] if len(names) == 1 else f"({', '.join(names)})"
+            lines.append(f"{head} :- {key} = @keys({fact.predicate}), "
+                         f"Case = @cases({fact.predicate}, {', '.join(names)}).")
+    return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def vocabulary_statements() -> list[ast.AST]:
+    """The vocabulary facts of the KB (vocabulary.vocabulary_program), parsed once."""
+    statements: list[ast.AST] = []
+    ast.parse_string(vocabulary.vocabulary_program(), statements.append)
+    return statements
 
 
 @functools.cache
 def feed_statements() -> list[ast.AST]:
-    """case_feed.lp, parsed once."""
-    text = Path(__file__).with_name("case_feed.lp").read_text()
+    """The feed rules and the vocabulary facts, parsed once."""
     statements: list[ast.AST] = []
-    ast.parse_string(text, statements.append)
-    return statements
+    ast.parse_string(feed_program(), statements.append)
+    return statements + vocabulary_statements()

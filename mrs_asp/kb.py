@@ -8,6 +8,7 @@ Python tables.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,7 +20,11 @@ from clingo import ast
 
 from . import layers
 
-__all__ = ["Criterion", "KnowledgeBase", "KnowledgeBaseError", "default_kb_dir", "layer_files"]
+__all__ = ["GUIDELINE_VERSION", "Criterion", "KnowledgeBase", "KnowledgeBaseError",
+           "default_kb_dir", "layer_files"]
+
+#: The version of the guideline that kb/ encodes (kb/mrs.lp names it).
+GUIDELINE_VERSION = "2"
 
 
 class KnowledgeBaseError(Exception):
@@ -147,6 +152,21 @@ class KnowledgeBase:
     def files(self) -> list[Path]:
         """The layer files, in reading order (``NN_name.lp``)."""
         return layer_files(self.directory)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of the rules this knowledge base runs: the SHA-256 of each layer
+        file's name and bytes, in reading order (hex). Two directories holding the
+        same layers have the same fingerprint; any edit to a layer changes it."""
+        digest = hashlib.sha256()
+        for path in self.files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise KnowledgeBaseError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            digest.update(f"{path.name}\0{len(data)}\0".encode())
+            digest.update(data)
+        return digest.hexdigest()
 
     @cached_property
     def _parsed(self) -> list[tuple[str, ast.AST, str]]:

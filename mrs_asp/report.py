@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from .abduce import describe_operation
+from .abduce import describe_operation, is_container
 from .answer import Answer
 from .cases import Case
 from .kb import KnowledgeBase
@@ -109,10 +109,13 @@ def missing_text(answer: Answer, case: Case | None = None,
     if required:
         lines.append("  document all of:")
         for op in required:
+            if is_container(op):  # documents nothing
+                continue
             lines.append(f"    - {describe_operation(op, case)}")
     rest = []
     for alt, (meets, lifts) in zip(answer.missing, effects):
-        ops = [op for op in alt["patch"] if json.dumps(op, sort_keys=True) not in req_keys]
+        ops = [op for op in alt["patch"]
+               if json.dumps(op, sort_keys=True) not in req_keys and not is_container(op)]
         rest.append((ops, effect_words(meets, lifts)))
     if any(ops for ops, _ in rest):
         lines.append("  and one of:" if required else "  document one of:")

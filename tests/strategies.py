@@ -22,6 +22,8 @@ import datetime as dt
 
 from hypothesis import strategies as st
 
+from mrs_asp import vocabulary
+
 __all__ = [
     "ABSENT",
     "BOOLEAN_FINDINGS",
@@ -34,19 +36,13 @@ ABSENT = object()  # marker: leave the field out (not documented)
 
 REQUEST_DATE = dt.date(2026, 3, 2)
 
-BODY_REGIONS = ("brain", "spine", "head_neck", "chest", "abdomen", "pelvis", "extremity", "other")
-MODALITIES = ("MRI", "CT", "MRS", "PET", "XR", "US")
-IMPLANT_KINDS = ("pacemaker", "defibrillator", "cardiac_valve", "neurostimulator",
-                 "cochlear_implant", "aneurysm_clip", "orthopedic", "other")
-FOREIGN_BODY_LOCATIONS = ("orbit", "critical_area", "field_of_view", "other")
-
-BOOLEAN_FINDINGS = (
-    "glioma", "brain_tumor", "brain_mass", "glioma_grading", "brain_tumor_evaluation",
-    "recurrence_vs_radiation_necrosis", "neonatal_hie", "mitochondrial_disease",
-    "inborn_error_of_metabolism", "canavan_disease", "mitochondrial_encephalopathy",
-    "leukodystrophy", "treatment_since_last_imaging", "repeat_influences_treatment",
-    "prior_indeterminate_finding", "clarifying_follow_up_done", "monitoring_need_established",
-)
+# The values come from the one declaration of the vocabulary, so a value added
+# there is drawn here too.
+BODY_REGIONS = vocabulary.field("request.body_region").values
+MODALITIES = vocabulary.field("imaging.modality").values
+IMPLANT_KINDS = vocabulary.field("implants.kind").values
+FOREIGN_BODY_LOCATIONS = vocabulary.field("foreign_bodies.location").values
+BOOLEAN_FINDINGS = tuple(f.name for f in vocabulary.fields("findings") if f.type == "boolean")
 # Findings that make an indication (any_condition) hold on their own or in pairs;
 # they are drawn true more often so that approvals are common enough.
 _CONDITION_FINDINGS = {

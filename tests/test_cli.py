@@ -19,7 +19,6 @@ from pathlib import Path
 import jsonpatch
 
 from mrs_asp.explain import walk
-from mrs_asp.abduce import apply_patch
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -621,23 +620,30 @@ def test_success_missing_required_operation(tmp_path, base):
     appended = {"op": "add", "path": "/imaging/-",
                 "value": {"modality": "MRI", "body_region": "brain",
                           "date": REQUEST["date"], "result": "inconclusive"}}
-    assert answer["required"] == [appended]
+    # SPEC 4: a case without an imaging array gets it, empty, first.
+    containers = [] if "imaging" in base else [{"op": "add", "path": "/imaging", "value": []}]
+    assert answer["required"] == containers + [appended]
     patches = [{op_key(op) for op in alt["patch"]} for alt in answer["missing"]]
-    assert all(op_key(appended) in p for p in patches)
-    assert set.intersection(*patches) == {op_key(appended)}
+    assert set.intersection(*patches) == {op_key(op) for op in containers + [appended]}
     assert {frozenset(p) for p in patches} == {
-        frozenset([op_key(appended), op_key({"op": "add", "path": "/findings/symptoms",
-                                              "value": v})]) for v in ("new", "worsening")
-    } | {frozenset([op_key(appended), op_key({"op": "add", "value": True,
-                                               "path": "/findings/treatment_since_last_imaging"})])}
-    # Each alternative approves; no proper subset (one operation dropped) does.
+        frozenset(map(op_key, containers + [appended, {"op": "add", "path": "/findings/symptoms",
+                                                       "value": v}])) for v in ("new", "worsening")
+    } | {frozenset(map(op_key, containers + [appended, {
+        "op": "add", "value": True, "path": "/findings/treatment_since_last_imaging"}]))}
+    # Each alternative, applied by jsonpatch to the case as given, approves; with
+    # one documenting operation dropped (the container kept), it does not.
     for alt in answer["missing"]:
         assert all(op["op"] == "add" for op in alt["patch"])
-        patched = apply_patch(base, alt["patch"])
+        assert alt["patch"][:len(containers)] == containers
+        patched = jsonpatch.apply_patch(base, alt["patch"])
         assert decide_raw(patched).determination == "approved"
-        for i in range(len(alt["patch"])):
+        for i in range(len(containers), len(alt["patch"])):
             fewer = alt["patch"][:i] + alt["patch"][i + 1:]
-            assert decide_raw(apply_patch(base, fewer)).determination != "approved"
+            assert decide_raw(jsonpatch.apply_patch(base, fewer)).determination != "approved"
+        # The container operation alone cannot be left out: the patch would not apply.
+        if containers:
+            with pytest.raises((jsonpatch.JsonPatchException, jsonpatch.JsonPointerException)):
+                jsonpatch.apply_patch(base, alt["patch"][1:])
 
     text = invoke("missing", path)
     assert text.exit_code == 0
@@ -659,27 +665,45 @@ DENIED_NO_FINDINGS = {"id": "denied-no-findings", "request": dict(REQUEST),
 
 
 def _apply_each_alternative(raw: dict, answer: dict) -> None:
-    """Applied with jsonpatch (RFC 6902) once the containers SPEC 4's operations
-    address exist, and with the library's own apply_patch, which creates them."""
+    """Each alternative applied with jsonpatch (RFC 6902) to the case exactly as given."""
     for alt in answer["missing"]:
-        with_containers = dict(raw)
-        for op in alt["patch"]:
-            top = op["path"].split("/")[1]
-            with_containers.setdefault(top, [] if top == "imaging" else {})
-        patched = jsonpatch.apply_patch(with_containers, alt["patch"])
-        assert patched == apply_patch(raw, alt["patch"])
+        patched = jsonpatch.apply_patch(raw, alt["patch"])
         assert decide_raw(patched).determination == "approved", (raw["id"], alt["patch"])
 
 
+# Denied, and neither a findings object nor an imaging array.
+DENIED_BARE = {"id": "denied-bare", "request": dict(REQUEST)}
+
+
 @pytest.mark.parametrize("base", [DENIED_RECENT, DENIED_NO_INDICATION, DENIED_XR_ONLY,
-                                  DENIED_NO_IMAGING, DENIED_NO_FINDINGS],
+                                  DENIED_NO_IMAGING, DENIED_NO_FINDINGS, DENIED_BARE],
                          ids=lambda c: c["id"])
 def test_success_missing_patches_apply_to_case_as_given(tmp_path, base):
-    """SPEC 4: each alternative, applied to the case, approves (a case without a
-    findings object or imaging array gets the empty container: see apply_patch)."""
+    """SPEC 4: each alternative applies, as given, under jsonpatch and approves; a
+    case without a findings object or imaging array gets it first, empty."""
     [answer] = json_lines(invoke("missing", write(tmp_path / "c.json", base), "-f", "json"))
     assert answer["missing"]
     _apply_each_alternative(base, answer)
+    for alt in answer["missing"]:
+        heads = {op["path"].split("/")[1] for op in alt["patch"]}
+        want = [{"op": "add", "path": f"/{name}", "value": empty}
+                for name, empty in (("findings", {}), ("imaging", []))
+                if name in heads and name not in base]
+        assert alt["patch"][:len(want)] == want
+        assert alt["patch"][len(want):] and all(op["path"].count("/") == 2
+                                                 for op in alt["patch"][len(want):])
+
+
+def test_success_missing_patches_apply_through_library():
+    """The same through the library: decide, then jsonpatch on the case as given."""
+    loaded = [parse_case(json.dumps(c), "<test>") for c in (DENIED_BARE, DENIED_NO_FINDINGS)]
+    for raw, answer in zip((DENIED_BARE, DENIED_NO_FINDINGS), decide(loaded)):
+        assert answer.missing
+        _apply_each_alternative(raw, answer.to_json())
+    # Container operations do not count for "smallest first".
+    sizes = [sum(op["path"] not in ("/findings", "/imaging") for op in alt["patch"])
+             for alt in decide(loaded[:1])[0].missing]
+    assert sizes == sorted(sizes)
 
 
 def test_success_missing_patches_apply_real_cases():
