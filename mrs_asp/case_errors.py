@@ -385,6 +385,8 @@ def _schema_errors(doc: Any) -> list[tuple[list, str]]:
                                 f"got {len(value)}"))
         elif keyword == "type" and schema.get("type") in ("array", "object"):
             found.append((path, f"expected {_expected(schema, not path)}, got {_kind(value)}"))
+        elif keyword == "type" and schema.get("type") == "string" and "format" not in schema:
+            found.append((path, f"expected a string, got {show(value)}"))
         else:
             message = f"expected {_expected(schema)}, got {show(value)}"
             if schema.get("format") == "date" and isinstance(value, str) \

@@ -79,7 +79,7 @@ def test_fail_every_error_reported_in_document_order() -> None:
             '"imaging": [{"modality": "MRI", "body_region": "brain", "date": "2026-01-01"}, '
             '{"x": 1}]}')
     assert errors(text) == [
-        ("/id", "expected a non-empty string, got 5"),
+        ("/id", "expected a string, got 5"),
         ("/colour", "unknown field"),
         ("/request/cpt", "expected a non-empty string, got ''"),
         ("/request/date", "expected a date YYYY-MM-DD, got '2026-02-30' (no such calendar day)"),
