@@ -30,6 +30,8 @@ app = typer.Typer(
 class Format(str, Enum):
     text = "text"
     json = "json"
+    pas = "pas"
+    crd = "crd"
 
 
 BATCH = 2000
@@ -58,10 +60,12 @@ def _engine(kb: Path | None):
         raise _fail(str(exc)) from None
 
 
-def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH):
-    """Valid cases in batches; each bad case is reported on stderr as it is met."""
+def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
+             library: bool = False):
+    """Valid cases in batches; each bad case is reported on stderr as it is met.
+    A ``library`` (regress, check --cases) includes its sub-directories."""
     batch: list[LoadedCase] = []
-    for item in iter_cases(paths):
+    for item in iter_cases(paths, recursive=library):
         if isinstance(item, CaseError):
             errors.append(item)
             sys.stderr.write("".join(f"{error}\n" for error in item.errors))
@@ -78,14 +82,30 @@ JobsOpt = Annotated[int, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per core).")]
 
 
-def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int) -> None:
+ShowCaseOpt = Annotated[bool, typer.Option(
+    "--show-case", help="Also print each case as decided: for a FHIR input, the derived "
+                        "case and where each fact was read (JSON Pointers into the FHIR).")]
+BaseOpt = Annotated[str, typer.Option(
+    "--base", help="Canonical base URL of the questionnaire and code systems written "
+                   "(FHIR).")]
+
+
+def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int,
+         show_case: bool = False, base: str | None = None) -> None:
     from .run import default_jobs, rendered
     _engine(kb)
     errors: list[CaseError] = []
+    if format in (Format.pas, Format.crd):
+        from .fhir.cli import write_responses
+        write_responses(_batches(paths, errors), format.value, kb, base, errors)
+        if errors:
+            raise typer.Exit(2)
+        return
     jobs = jobs or default_jobs()
     out = sys.stdout.write
     for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH),
-                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs):
+                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs,
+                          show_case=show_case):
         out(chunk)
     if errors:
         raise typer.Exit(2)
@@ -95,25 +115,52 @@ def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int) -> None
 def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
              no_missing: Annotated[bool, typer.Option(
                  "--no-missing", help="Skip computing what is missing for denied cases.")] = False,
-             kb: KbOpt = None, jobs: JobsOpt = 0) -> None:
+             kb: KbOpt = None, jobs: JobsOpt = 0, show_case: ShowCaseOpt = False,
+             base: BaseOpt = "http://example.org/mrs-asp") -> None:
     """Decide each case: determination, explanation, advisories, and what is missing.
+
+    A PATH may also hold FHIR: a PAS request Bundle or a CDS Hooks order-sign /
+    order-select request (one case per requested item). --format pas writes the PAS
+    response Bundle, --format crd the CDS Hooks response, one JSON per input per line.
 
     Exits 0 whatever the determinations, 2 if any case is bad input (the others are
     still answered).
     """
-    _run(paths, kb, not no_missing, "evaluate", format, jobs)
+    _run(paths, kb, not no_missing, "evaluate", format, jobs, show_case, base)
 
 
 @app.command()
 def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None,
-            jobs: JobsOpt = 0) -> None:
+            jobs: JobsOpt = 0, show_case: ShowCaseOpt = False,
+            base: BaseOpt = "http://example.org/mrs-asp") -> None:
     """What documentation would turn each denied request into an approval."""
-    _run(paths, kb, True, "missing", format, jobs)
+    _run(paths, kb, True, "missing", format, jobs, show_case, base)
+
+
+@app.command()
+def questionnaire(case: Annotated[Optional[Path], typer.Argument(
+                      help="A case or FHIR input: print the questionnaire of what is missing "
+                           "for it (for a FHIR input with several items, one per line).",
+                      show_default=False)] = None,
+                  base: BaseOpt = "http://example.org/mrs-asp", kb: KbOpt = None) -> None:
+    """Print the guideline's DTR Questionnaire (FHIR R4), generated from kb/; with CASE,
+    the questionnaire of what is missing to approve it."""
+    from .fhir.cli import print_questionnaires
+    from .kb import KnowledgeBaseError as _KbError
+    _engine(kb)
+    errors: list[CaseError] = []
+    try:
+        print_questionnaires(None if case is None else _batches([case], errors), base, kb)
+    except _KbError as exc:
+        raise _fail(str(exc)) from None
+    if errors:
+        raise typer.Exit(2)
 
 
 @app.command()
 def regress(directory: Annotated[Path, typer.Argument(
-                help="Case library: a directory of .json cases or a .jsonl file.",
+                help="Case library: a directory of .json cases and FHIR inputs "
+                     "(sub-directories included) or a .jsonl file.",
                 readable=False)] = Path("cases"),
             junit: Annotated[Optional[Path], typer.Option(
                 "--junit", help="Also write JUnit XML to FILE.", show_default=False)] = None,
@@ -126,7 +173,7 @@ def regress(directory: Annotated[Path, typer.Argument(
     started = time.perf_counter()
     outcomes: list[Outcome] = []
     errors: list[CaseError] = []
-    for batch in _batches([directory], errors):
+    for batch in _batches([directory], errors, library=True):
         for loaded, answer in zip(batch, decide(batch, kb=kb, missing=False)):
             outcomes.append(compare(loaded, answer))
     outcomes += [Outcome(e.file, "", error=str(e)) for e in errors]
@@ -180,7 +227,7 @@ def check(kb: KbOpt = None,
     if cases is not None:
         from .coverage import coverage_findings, criterion_ids, library_coverage
         errors: list[CaseError] = []
-        answers = [a for batch in _batches([cases], errors)
+        answers = [a for batch in _batches([cases], errors, library=True)
                    for a in decide(batch, kb=kb, missing=False)]
         if errors:
             raise typer.Exit(2)

@@ -314,6 +314,10 @@ def _iter_jsonl(path: str, source: str) -> Iterator[LoadedCase | CaseError]:
                 line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
             found = True
             where = f"{source}:{number}"
+            fhir = _fhir(line, where)
+            if fhir is not None:
+                yield from fhir
+                continue
             try:
                 yield parse_case(line, where)
             except CaseError as err:
@@ -332,27 +336,37 @@ def _iter_jsonl(path: str, source: str) -> Iterator[LoadedCase | CaseError]:
         yield CaseError(source, "", "empty file: expected one JSON object per line")
 
 
-def _iter_directory(path: str, source: str) -> Iterator[LoadedCase | CaseError]:
+def _iter_directory(path: str, source: str, recursive: bool
+                    ) -> Iterator[LoadedCase | CaseError]:
+    """The ``*.json`` files of a directory by name (hidden ones and the
+    ``*.expected.json`` of FHIR inputs skipped), then, with ``recursive``, its
+    sub-directories (cases/fhir/)."""
+    files, folders = [], []
     try:
         with os.scandir(path) as entries:
-            members = []
             for entry in entries:
-                if not entry.name.endswith(".json") or entry.name.startswith("."):
+                if entry.name.startswith("."):
                     continue
                 try:
-                    if not entry.is_file():
+                    if recursive and entry.is_dir():
+                        folders.append(entry.name)
+                        continue
+                    if not entry.name.endswith(".json") or entry.name.endswith(_EXPECTED) \
+                            or not entry.is_file():
                         continue
                 except OSError:
-                    pass  # reading it says what is wrong
-                members.append(entry.name)
+                    if not entry.name.endswith(".json"):
+                        continue  # a .json entry that cannot be looked at: reading it says why
+                files.append(entry.name)
     except (OSError, ValueError) as exc:
         yield _os_error(source, exc, "cannot read directory")
         return
-    for name in sorted(members):
-        yield from _iter_path(os.path.join(path, name))
+    for name in sorted(files) + sorted(folders):
+        yield from _iter_path(os.path.join(path, name), recursive)
 
 
-def _iter_path(path: str | os.PathLike[str]) -> Iterator[LoadedCase | CaseError]:
+def _iter_path(path: str | os.PathLike[str], recursive: bool = False
+               ) -> Iterator[LoadedCase | CaseError]:
     source = os.fspath(path)
     try:
         is_dir = stat.S_ISDIR(os.stat(source).st_mode)
@@ -360,7 +374,7 @@ def _iter_path(path: str | os.PathLike[str]) -> Iterator[LoadedCase | CaseError]
         yield _os_error(source, exc)
         return
     if is_dir:
-        yield from _iter_directory(source, source)
+        yield from _iter_directory(source, source, recursive)
         return
     if source.endswith(".jsonl"):
         yield from _iter_jsonl(source, source)
@@ -369,19 +383,57 @@ def _iter_path(path: str | os.PathLike[str]) -> Iterator[LoadedCase | CaseError]
         data = _read(source, source)
         if not data.strip():
             raise CaseError(source, "", "empty file: expected a JSON object")
+        fhir = _fhir(data, source, source)
+        if fhir is not None:
+            yield from fhir
+            return
         yield parse_case(data, source)
     except CaseError as err:
         yield err
 
 
+# A FHIR input (FHIR.md F2: a PAS request Bundle, a CDS Hooks request) holds one
+# of these keys, which no case has; only then is mrs_asp.fhir imported.
+_FHIR_MARKS = (b'"resourceType"', b'"hookInstance"')
+_EXPECTED = ".expected.json"
+
+
+def _fhir(data: bytes, source: str, path: str | None = None
+          ) -> list[LoadedCase | CaseError] | None:
+    """The cases of a FHIR input (or its error), or None if ``data`` is no FHIR
+    input.  X.expected.json beside a FHIR input X.json holds its expected answers."""
+    if not any(mark in data for mark in _FHIR_MARKS):
+        return None
+    from .cases import Expected
+    from .fhir.read import read_bytes
+    expected = None
+    if path is not None and path.endswith(".json"):
+        sidecar = path[:-len(".json")] + _EXPECTED
+        if os.path.isfile(sidecar):
+            try:
+                expected = msgspec.json.decode(_read(sidecar, sidecar), type=dict[str, Expected])
+            except CaseError as err:
+                return [err]
+            except msgspec.MsgspecError as exc:
+                return [CaseError(sidecar, "", f"expected an object of case id -> "
+                                  f"expected answer: {printable(str(exc))}")]
+    try:
+        return read_bytes(data, source, expected)
+    except CaseError as err:
+        return [err]
+
+
 def iter_cases(
     paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    recursive: bool = False,
 ) -> Iterator[LoadedCase | CaseError]:
     """Yield every case (or the error in its place) from files, in input order.
 
     A ``.jsonl`` file holds one case per non-blank line (source 'file:lineno');
-    a directory means its ``*.json`` files (sorted by name, not recursive,
-    hidden files skipped); any other file is one JSON case.  A bad path or a
+    a directory means its ``*.json`` files (sorted by name, hidden files and
+    ``*.expected.json`` skipped; with ``recursive``, then its sub-directories,
+    as a case library is read); any other file is one JSON case, or, if it is
+    a FHIR input (FHIR.md F2), the cases derived from it.  A bad path or a
     bad case yields a :class:`CaseError` (with every error of that document in
     its ``errors``) and iteration goes on; nothing else is raised for anything
     in the files or the file system.  A case whose ``id`` was already seen in
@@ -394,8 +446,8 @@ def iter_cases(
     for path in paths:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"iter_cases takes paths, got {type(path).__name__}")
-        for item in _iter_path(path):
-            if type(item) is LoadedCase:
+        for item in _iter_path(path, recursive):
+            if isinstance(item, LoadedCase):
                 cid = item.case.id
                 first = seen.get(cid)
                 if first is not None:

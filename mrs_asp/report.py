@@ -12,7 +12,7 @@ from .answer import Answer
 from .cases import Case
 from .kb import KnowledgeBase
 
-__all__ = ["answer_json", "answer_text", "missing_text", "render", "value_at"]
+__all__ = ["answer_json", "answer_text", "case_text", "missing_text", "render", "value_at"]
 
 _STATUS = {"met": "met", "not_met": "not met", "not_documented": "not documented"}
 
@@ -55,7 +55,9 @@ def _tree(node: dict, kb: KnowledgeBase, raw: dict | None, prefix: str, last: bo
         shown = ""
         if raw is not None:
             value = value_at(raw, pointer)
-            if value is not None:
+            if isinstance(value, dict) and "resourceType" in value:  # a FHIR resource
+                shown = f" = {value['resourceType']}/{value.get('id', '')}".rstrip("/")
+            elif value is not None:
                 shown = " = " + json.dumps(value, ensure_ascii=False)
         lines.append(f"{inner}    evidence {pointer}{shown}")
     for i, child in enumerate(node["children"]):
@@ -132,11 +134,43 @@ def missing_text(answer: Answer, case: Case | None = None,
     return "\n".join(lines)
 
 
-def render(view: str, fmt: str, loaded, answer: Answer, kb: KnowledgeBase) -> str:
+def _case_shown(loaded) -> tuple[dict, dict | None]:
+    """The case as decided (for a FHIR input, the derived case) and its provenance."""
+    from .cases import case_data
+    data = case_data(loaded.case)
+    data.pop("expected", None)  # the library's, not a fact that was read
+    return data, getattr(loaded, "provenance", None)
+
+
+def case_text(loaded) -> str:
+    """``--show-case`` in text: the case as decided, each fact with its sources."""
+    data, provenance = _case_shown(loaded)
+    lines = [f"{loaded.case.id}: the case as read" + (" from FHIR" if provenance else "")]
+    lines += ["  " + line for line in json.dumps(data, indent=2, default=str).splitlines()]
+    if provenance:
+        notes = getattr(loaded, "notes", {})
+        lines.append("  read from:")
+        for pointer, sources in provenance.items():
+            note = f" ({notes[pointer]})" if pointer in notes else ""
+            lines.append(f"    {pointer} <- {', '.join(sources)}{note}")
+    return "\n".join(lines) + "\n"
+
+
+def render(view: str, fmt: str, loaded, answer: Answer, kb: KnowledgeBase,
+           show_case: bool = False) -> str:
     """One answer as the CLI prints it: ``view`` is ``evaluate`` or ``missing``,
-    ``fmt`` is ``text`` or ``json``."""
+    ``fmt`` is ``text`` or ``json``; ``show_case`` adds the case as decided (the
+    derived case of a FHIR input, with where each fact was read)."""
     if fmt == "json":
-        return answer_json(answer) + "\n"
+        if not show_case:
+            return answer_json(answer) + "\n"
+        data, provenance = _case_shown(loaded)
+        out = answer.to_json()
+        out["case"] = data
+        if provenance is not None:
+            out["provenance"] = provenance
+        return _encode(out).decode() + "\n"
+    shown = case_text(loaded) if show_case else ""
     if view == "missing":
-        return missing_text(answer, loaded.case, kb) + "\n\n"
-    return answer_text(answer, kb, loaded.raw, loaded.case) + "\n\n"
+        return shown + missing_text(answer, loaded.case, kb) + "\n\n"
+    return shown + answer_text(answer, kb, loaded.raw, loaded.case) + "\n\n"

@@ -34,22 +34,26 @@ def default_jobs() -> int:
 
 
 def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
-                  fmt: str) -> str:
+                  fmt: str, show_case: bool = False) -> str:
     answers = decide(batch, kb=kb, missing=missing)
+    # A case derived from FHIR answers in the FHIR input's terms (mrs_asp.fhir).
+    answers = [loaded.cite(answer) if hasattr(loaded, "cite") else answer
+               for loaded, answer in zip(batch, answers)]
     knowledge = engine_for(kb).kb
-    return "".join(render(view, fmt, loaded, answer, knowledge)
+    return "".join(render(view, fmt, loaded, answer, knowledge, show_case)
                    for loaded, answer in zip(batch, answers))
 
 
 def _work(task: tuple) -> str:
-    kb, missing, view, fmt, spool, number, items = task
+    kb, missing, view, fmt, show_case, spool, number, items = task
     # A batch allocates many small objects and makes no garbage cycles worth
     # chasing: the collector runs once after it rather than every few hundred
     # allocations during it (~2% of a batch's time).
     gc.disable()
     try:
-        batch = [parse_case(text, source) for source, text in items]
-        answers = _render_batch(batch, kb, missing, view, fmt)
+        batch = [parse_case(item[1], item[0]) if isinstance(item, tuple) else item
+                 for item in items]
+        answers = _render_batch(batch, kb, missing, view, fmt, show_case)
     finally:
         gc.enable()
     path = os.path.join(spool, f"{number}.out")
@@ -59,13 +63,13 @@ def _work(task: tuple) -> str:
 
 
 def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: bool,
-             view: str, fmt: str, jobs: int = 1) -> Iterator[str]:
+             view: str, fmt: str, jobs: int = 1, show_case: bool = False) -> Iterator[str]:
     """The rendered answers of each batch, in order."""
     batches = iter(batches)
     first = list(itertools.islice(batches, 2))
     if jobs <= 1 or len(first) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for batch in itertools.chain(first, batches):
-            yield _render_batch(batch, kb, missing, view, fmt)
+            yield _render_batch(batch, kb, missing, view, fmt, show_case)
         return
     engine_for(kb).prepare(missing)
     # What the workers inherit (modules, the parsed KB) is kept out of their
@@ -77,8 +81,9 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
         # batch of answers (~0.7 MB) kept it waiting until this process had read it.
         with tempfile.TemporaryDirectory(prefix="mrs-asp-") as spool, \
                 multiprocessing.get_context("fork").Pool(jobs) as pool:
-            tasks = ((kb, missing, view, fmt, spool, number,
+            tasks = ((kb, missing, view, fmt, show_case, spool, number,
                       [(c.source, c.text if c.text is not None else case_json(c.case))
+                       if type(c) is LoadedCase else c  # a FHIR case keeps its provenance
                        for c in batch])
                      for number, batch in enumerate(itertools.chain(first, batches)))
             for path in pool.imap(_work, tasks):

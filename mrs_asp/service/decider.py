@@ -4,22 +4,30 @@ reasoning library and the decision log.
 The knowledge base is loaded and warmed once, when the service starts.
 Decisions run on the event loop's thread, one call at a time: the engine is
 CPU-bound and not shared between threads.
+
+Records are written by group commit: a call's records join those of every
+call decided while the previous commit was syncing, and one transaction (one
+fsync, in a worker thread) commits them all. Each call still gets its answer
+only once its own records are committed; the event loop decides the next
+calls meanwhile, so the disk's sync time is paid once per group, not per
+decision.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
 
 from ..answer import Answer, decide, engine_for
-from ..cases import Case, case_json
+from ..cases import Case, LoadedCase, case_json
 from ..kb import GUIDELINE_VERSION, KnowledgeBase
 from .config import ServiceConfig
 from .store import DecisionLog, NewRecord
 
-__all__ = ["Decided", "Decider"]
+__all__ = ["Decided", "Decider", "GroupCommit"]
 
 _encode = msgspec.json.Encoder().encode
 
@@ -34,6 +42,40 @@ class Decided:
     decision_id: str = ""
 
 
+class GroupCommit:
+    """Commits the records of concurrent calls together (module docstring)."""
+
+    def __init__(self, log: DecisionLog) -> None:
+        self.log = log
+        self._pending: list[tuple[list[NewRecord], asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def commit(self, records: list[NewRecord]) -> list[str]:
+        """The records' ids, once they are committed (StoreError if they cannot be)."""
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((records, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending, []
+            try:
+                ids = await asyncio.to_thread(
+                    self.log.record, [r for records, _ in group for r in records])
+            except Exception as exc:  # StoreError: every call of the group hears it
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for records, future in group:
+                if not future.done():
+                    future.set_result(ids[start:start + len(records)])
+                start += len(records)
+
+
 class Decider:
     def __init__(self, config: ServiceConfig, log: DecisionLog) -> None:
         self.config = config
@@ -43,6 +85,7 @@ class Decider:
         self.kb: KnowledgeBase = engine.kb
         self.fingerprint = self.kb.fingerprint
         self.guideline_version = GUIDELINE_VERSION
+        self.commits = GroupCommit(log)
 
     def warm(self, sample: Case) -> None:
         """Ground once in each mode, so the first client does not wait for it."""
@@ -52,15 +95,20 @@ class Decider:
     def answers(self, cases: Sequence[Case], *, missing: bool = True) -> list[Answer]:
         return decide(cases, kb=self.kb_dir, missing=missing) if cases else []
 
-    def decide_and_record(self, endpoint: str, input_type: str,
-                          items: Sequence[tuple[bytes, Case]], *,
-                          missing: bool = True) -> list[Decided]:
-        """Decide ``items`` (input as received, case) and commit their records in one
-        transaction, before anything is answered."""
-        answers = self.answers([case for _, case in items], missing=missing)
-        decided = [Decided(given, case, answer)
-                   for (given, case), answer in zip(items, answers)]
-        ids = self.log.record([self._record(endpoint, input_type, d) for d in decided])
+    async def decide_and_record(self, endpoint: str, input_type: str,
+                                items: Sequence[tuple[bytes, LoadedCase]], *,
+                                missing: bool = True) -> list[Decided]:
+        """Decide ``items`` (input as received, loaded case) and commit their records
+        in one transaction, before anything is answered. The answer of a case read
+        from FHIR is cited into the FHIR input (its evidence points there)."""
+        answers = self.answers([loaded.case for _, loaded in items], missing=missing)
+        decided = [Decided(given, loaded.case,
+                           loaded.cite(answer) if hasattr(loaded, "cite") else answer)
+                   for (given, loaded), answer in zip(items, answers)]
+        if not decided:
+            return []
+        ids = await self.commits.commit(
+            [self._record(endpoint, input_type, d) for d in decided])
         for d, decision_id in zip(decided, ids):
             d.decision_id = decision_id
         return decided
