@@ -33,7 +33,8 @@ import json
 import re
 from typing import Any
 
-__all__ = ["CaseError", "MAX_DEPTH", "MAX_ERRORS", "document_errors", "pointer", "text_errors"]
+__all__ = ["CaseError", "MAX_DEPTH", "MAX_ERRORS", "document_errors", "json_error_message",
+           "pointer", "printable", "show", "text_errors"]
 
 # Listed per document; a document with more gets one more line saying so.
 MAX_ERRORS = 20
@@ -238,6 +239,13 @@ def text_errors(data: bytes | str, source: str) -> list[CaseError]:
             return [CaseError(source, "", f"{_json_message(exc, shallow)} at "
                                           f"{_line_column(text, where)}")]
     return document_errors(doc, source)
+
+
+def json_error_message(data: bytes | str) -> str:
+    """What is wrong with text that does not parse as JSON, in the words of the
+    other messages ('invalid JSON: ... at line L column C')."""
+    errors = text_errors(data, "")
+    return errors[0].message if errors else "invalid JSON"
 
 
 # --------------------------------------------------------------------------

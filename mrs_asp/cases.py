@@ -255,6 +255,9 @@ _MOVED = {"CaseError": "case_errors", "LoadedCase": "loading", "parse_case": "lo
 
 
 def __getattr__(name: str) -> Any:
+    if name == "_decode_error":  # (exc, data) -> message, as callers before the split used it
+        from .case_errors import json_error_message
+        return lambda exc, data: json_error_message(data)
     module = _MOVED.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

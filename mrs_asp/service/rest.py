@@ -97,8 +97,8 @@ def _batch_items(body: bytes) -> tuple[bool, list[tuple[bytes, str, str | None]]
             raise Problem(422, "Bad batch", "(whole document): expected a JSON array of "
                           "cases", type=BAD_CASE, pointer="") from None
         except msgspec.DecodeError:  # not JSON: the command line's words for it
-            from ..case_errors import text_errors
-            raise case_problem(text_errors(body, "body")[0]) from None
+            from ..case_errors import json_error_message
+            raise case_problem(CaseError("body", "", json_error_message(body))) from None
         return True, [(bytes(raw), f"/{i}", None) for i, raw in enumerate(raws)]
     if text[:3] == b"\xef\xbb\xbf":
         body = text[3:]
