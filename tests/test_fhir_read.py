@@ -512,3 +512,18 @@ def test_success_unlinked_resources_of_one_modality_region_and_date_are_one_stud
     c = _one(_bundle([fb.procedure("p1", "70553", "2026-01-10"), study]))
     assert len(c.case.imaging) == 1
     assert c.provenance["/imaging/0"] == ["/entry/5/resource", "/entry/6/resource"]
+
+
+def test_success_a_payer_extends_the_tables_in_its_own_folder(tmp_path, monkeypatch):
+    directory = tmp_path / "terminology"
+    directory.mkdir()
+    for f in terminology.default_directory().iterdir():
+        if f.is_file():
+            (directory / f.name).write_bytes(f.read_bytes())
+    with open(directory / "device-types.csv", "a") as out:
+        out.write("http://snomed.info/sct,257280003,aneurysm_clip,Aneurysm clip (payer-verified)\n")
+    monkeypatch.setenv("MRS_ASP_TERMINOLOGY", str(directory))
+    c = _one(_bundle([fb.device("d1", "257280003", "C106047")]))
+    assert c.case.implants[0].kind == "aneurysm_clip"
+    monkeypatch.delenv("MRS_ASP_TERMINOLOGY")
+    assert _one(_bundle([fb.device("d1", "257280003")])).case.implants[0].kind == "other"
