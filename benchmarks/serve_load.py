@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """A bounded load generator for `mrs-asp serve`, on loopback.
 
-    .venv/bin/python benchmarks/serve_load.py                 # 1, 8, 32 clients, 5 s each
+    .venv/bin/python benchmarks/serve_load.py                 # 1, 8, 32 clients, 5 s each,
+                                                              # then 8 clients at 500/s
     .venv/bin/python benchmarks/serve_load.py --seconds 2 --clients 8
     .venv/bin/python benchmarks/serve_load.py --url http://127.0.0.1:8080   # a running service
 
 It starts its own `mrs-asp serve` (the one beside sys.executable) on a free
-loopback port with a fresh decision log (recording on, --durability full, the
-default) unless --url is given, then for each number of clients runs that many
-concurrent httpx clients for --seconds, each sending one request after
-another, and prints per endpoint: requests, decisions/s, p50 and p99 latency.
+loopback port with a fresh decision log (recording on; --durability full, the
+default, or normal to compare) unless --url is given, then for each number of
+clients runs that many concurrent httpx clients for --seconds, each sending
+one request after another, and prints per endpoint: requests, decisions/s,
+p50 and p99 latency.
 
 Endpoints measured:
 - `POST /v1/decisions`: the cases of benchmarks/generate.py (seed 1), in turn;
@@ -53,13 +55,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(db: Path) -> tuple[subprocess.Popen, str]:
+def start(db: Path, durability: str = "full") -> tuple[subprocess.Popen, str]:
     port = free_port()
     exe = Path(sys.executable).with_name("mrs-asp")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "mrs_asp.cli"]
     process = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--db", str(db), "--no-auth",
-         "--no-access-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+         "--no-access-log", "--durability", durability],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -73,6 +76,17 @@ def start(db: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.1)
     process.kill()
     raise SystemExit("mrs-asp serve did not become ready")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0 if unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def crd_bodies(cases: list[dict]) -> list[bytes] | None:
@@ -95,34 +109,92 @@ def crd_bodies(cases: list[dict]) -> list[bytes] | None:
     return bodies
 
 
+class RawClient:
+    """One keep-alive HTTP/1.1 connection over asyncio streams: a few microseconds of
+    client CPU per request where httpx spends about a millisecond, which on a
+    2-core machine shared with the service would otherwise be most of what is
+    measured. Answers must carry Content-Length (the service's do)."""
+
+    def __init__(self, url: str) -> None:
+        host_port = url.split("://", 1)[1].rstrip("/")
+        self.host, _, port = host_port.partition(":")
+        self.port = int(port or 80)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> "RawClient":
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    async def post(self, path: str, content: bytes, headers: dict | None = None) -> "RawAnswer":
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json"
+            f"\r\nContent-Length: {len(content)}\r\n\r\n".encode() + content)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        body = await self.reader.readexactly(length)
+        return RawAnswer(status, body)
+
+
+class RawAnswer:
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code = status_code
+        self.content = content
+
+
 async def phase(url: str, path: str, bodies: list[bytes], clients: int, seconds: float,
-                max_requests: int) -> dict:
+                max_requests: int, rate: float | None = None, raw: bool = True) -> dict:
+    """Closed loop (``rate`` None): each client sends its next request as soon as the
+    last is answered. Open loop: the clients together send ``rate`` requests a
+    second on a fixed schedule, and a latency counts from the scheduled time (a
+    request held up by a slow one before it is not forgiven its wait)."""
     latencies: list[float] = []
     errors = 0
-    stop_at = time.perf_counter() + seconds
+    began = time.perf_counter()
+    stop_at = began + seconds
     counter = iter(range(max_requests))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    async def client(http: httpx.AsyncClient, worker: int) -> None:
+    async def client(worker: int) -> None:
+        if raw:
+            async with RawClient(url) as http:
+                await run(http, worker)
+        else:
+            async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+                await run(http, worker)
+
+    async def run(http, worker: int) -> None:
         nonlocal errors
         for n in counter:
-            if time.perf_counter() >= stop_at:
+            due = began + n / rate if rate else time.perf_counter()
+            if due >= stop_at:
                 return
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
             body = bodies[(n * 7 + worker) % len(bodies)]
-            started = time.perf_counter()
             response = await http.post(path, content=body,
                                        headers={"content-type": "application/json"})
-            latencies.append(time.perf_counter() - started)
+            latencies.append(time.perf_counter() - due)
             if response.status_code >= 300:
                 errors += 1
 
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
-        began = time.perf_counter()
-        await asyncio.gather(*(client(http, w) for w in range(clients)))
-        elapsed = time.perf_counter() - began
+    await asyncio.gather(*(client(w) for w in range(clients)))
+    elapsed = time.perf_counter() - began
     latencies.sort()
     return {
-        "path": path, "clients": clients, "requests": len(latencies), "errors": errors,
+        "path": path, "clients": clients, "rate": rate, "requests": len(latencies),
+        "errors": errors,
         "per_second": len(latencies) / elapsed if elapsed else 0.0,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
@@ -137,7 +209,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per phase")
     parser.add_argument("--max-requests", type=int, default=50_000, help="per phase")
     parser.add_argument("--cases", type=int, default=500, help="distinct cases sent")
+    parser.add_argument("--rate", type=float, nargs="*", default=[500.0],
+                        help="also run open-loop phases at these total requests/s "
+                             "(with 8 clients); none: closed loop only")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                        help="raw: a minimal asyncio HTTP/1.1 client (default); httpx: "
+                             "one httpx.AsyncClient per client, heavier")
+    parser.add_argument("--durability", choices=["full", "normal"], default="full",
+                        help="the started service's --durability")
     args = parser.parse_args()
 
     cases = generate(args.cases, seed=1)
@@ -146,7 +226,7 @@ def main() -> None:
     process = None
     url = args.url
     if url is None:
-        process, url = start(Path(tmp.name) / "decisions.sqlite3")
+        process, url = start(Path(tmp.name) / "decisions.sqlite3", args.durability)
     try:
         targets = [("/v1/decisions", decision_bodies)]
         crd = crd_bodies(cases)
@@ -159,18 +239,27 @@ def main() -> None:
         if not args.json:
             print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
                   f"({os.cpu_count()} cores)")
-            print(f"{'endpoint':<34} {'clients':>7} {'requests':>8} {'errors':>6} "
-                  f"{'per s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+            print(f"{'endpoint':<34} {'clients':>7} {'offered':>8} {'requests':>8} "
+                  f"{'errors':>6} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+                  f"{'server CPU ms/req':>17}")
+        phases = [(c, None) for c in args.clients] + [(8, r) for r in args.rate or ()]
         for path, bodies in targets:
-            for clients in args.clients:
+            for clients, rate in phases:
+                pid = process.pid if process is not None else None
+                cpu = cpu_seconds(pid)
                 result = asyncio.run(phase(url, path, bodies, clients, args.seconds,
-                                           args.max_requests))
+                                           args.max_requests, rate, args.client == "raw"))
+                if pid is not None and result["requests"]:
+                    result["server_cpu_ms"] = ((cpu_seconds(pid) - cpu) * 1000
+                                               / result["requests"])
                 if args.json:
                     print(json.dumps(result))
                 else:
-                    print(f"{path:<34} {clients:>7} {result['requests']:>8} "
+                    offered = f"{rate:.0f}/s" if rate else "max"
+                    print(f"{path:<34} {clients:>7} {offered:>8} {result['requests']:>8} "
                           f"{result['errors']:>6} {result['per_second']:>8.0f} "
-                          f"{result['p50_ms']:>8.2f} {result['p99_ms']:>8.2f}")
+                          f"{result['p50_ms']:>8.2f} {result['p99_ms']:>8.2f} "
+                          f"{result.get('server_cpu_ms', float('nan')):>17.2f}")
         if not args.json:
             load = os.getloadavg()
             print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

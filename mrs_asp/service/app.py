@@ -57,6 +57,7 @@ def create_app(config: ServiceConfig, *, extra_routes: Sequence[Any] = (),
 
     def starting(app: Litestar) -> None:
         app.state.stopping = False
+        decider.start()
 
     def stopping(app: Litestar) -> None:
         app.state.stopping = True

@@ -1,9 +1,13 @@
 """Cases in, answers and records out: the one place the service calls the
 reasoning library and the decision log.
 
-The knowledge base is loaded and warmed once, when the service starts.
-Decisions run on the event loop's thread, one call at a time: the engine is
-CPU-bound and not shared between threads.
+The knowledge base is loaded and warmed once, when the service starts. The
+engine decides one call at a time (an asyncio lock; it is not thread-safe).
+A call of a few cases is decided on the event loop's thread, the quickest
+way; a large batch is decided in a worker thread, CHUNK cases at a time,
+taking the lock for each chunk, so the loop keeps answering (health checks,
+records) and single decisions, CRD calls among them, get their turn between
+chunks instead of waiting for the whole batch.
 
 Records are written by group commit: a call's records join those of every
 call decided while the previous commit was syncing, and one transaction (one
@@ -76,6 +80,12 @@ class GroupCommit:
                 start += len(records)
 
 
+#: Calls of at most this many cases are decided on the event loop itself.
+INLINE = 8
+#: A larger call is decided this many cases at a time, in a worker thread.
+CHUNK = 64
+
+
 class Decider:
     def __init__(self, config: ServiceConfig, log: DecisionLog) -> None:
         self.config = config
@@ -86,6 +96,26 @@ class Decider:
         self.fingerprint = self.kb.fingerprint
         self.guideline_version = GUIDELINE_VERSION
         self.commits = GroupCommit(log)
+        self._turn: asyncio.Lock | None = None
+
+    def start(self) -> None:
+        """On the event loop that will serve (the application's startup)."""
+        self._turn = asyncio.Lock()
+
+    async def _decided(self, cases: Sequence[Case], missing: bool) -> list[Answer]:
+        if self._turn is None:
+            self.start()
+        turn = self._turn
+        assert turn is not None
+        if len(cases) <= INLINE:
+            async with turn:
+                return self.answers(cases, missing=missing)
+        answers: list[Answer] = []
+        for start in range(0, len(cases), CHUNK):
+            async with turn:
+                answers += await asyncio.to_thread(
+                    self.answers, cases[start:start + CHUNK], missing=missing)
+        return answers
 
     def warm(self, sample: Case) -> None:
         """Ground once in each mode, so the first client does not wait for it."""
@@ -101,7 +131,7 @@ class Decider:
         """Decide ``items`` (input as received, loaded case) and commit their records
         in one transaction, before anything is answered. The answer of a case read
         from FHIR is cited into the FHIR input (its evidence points there)."""
-        answers = self.answers([loaded.case for _, loaded in items], missing=missing)
+        answers = await self._decided([loaded.case for _, loaded in items], missing)
         decided = [Decided(given, loaded.case,
                            loaded.cite(answer) if hasattr(loaded, "cite") else answer)
                    for (given, loaded), answer in zip(items, answers)]
