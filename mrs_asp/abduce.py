@@ -318,23 +318,31 @@ class Abduction:
         by_alternative = {frozenset(_key(op) for op in filling): achieved
                           for filling, achieved in self.listed}
         choices: list[list[Part]] = []
+        words: dict[frozenset, str] = {}  # each part in words, once
+
+        def said(part: Part) -> str:
+            return (", ".join(describe_operation(op, case) for op in part.operations)
+                    + (f" -- {part.effect(kb)}" if part.criteria() else ""))
+        part_of: list[dict[frozenset, Part]] = []
         for group in self.choices:
-            parts = []
+            parts = {}
             for choice in sorted(group, key=lambda c: (len(c), sorted(map(_order, c)))):
                 after = (self.learned.get(base_keys | choice) if len(self.choices) > 1
                          else by_alternative[base_keys | choice])
-                parts.append(_changes(baseline, after if after is not None else baseline,
-                                      kb, Part(self._operations(choice))))
-            choices.append(parts)
+                parts[choice] = _changes(baseline, after if after is not None else baseline,
+                                         kb, Part(self._operations(choice)))
+                words[choice] = said(parts[choice])
+            choices.append(list(parts.values()))
+            part_of.append(parts)
+        head = [said(required)] if required else []
         missing = []
         for filling, _ in self.listed:
-            keys = {_key(op) for op in filling}
-            mine = ([required] if required else []) + [
-                part for group in choices for part in group
-                if {_key(op) for op in part.operations} <= keys]
-            text = "document " + "; and ".join(
-                ", ".join(describe_operation(op, case) for op in part.operations)
-                + (f" -- {part.effect(kb)}" if part.criteria() else "") for part in mine)
+            rest = frozenset(_key(op) for op in filling) - base_keys
+            if len(part_of) == 1:
+                mine = [rest] if rest else []
+            else:  # one choice of each group (a factored list is at most _FACTOR_LIMIT long)
+                mine = [next(c for c in parts if c <= rest) for parts in part_of]
+            text = "document " + "; and ".join(head + [words[c] for c in mine])
             missing.append({"patch": container_operations(case, filling) + filling,
                             "text": text})
         return (missing, self.required_containers + self.required,
