@@ -39,7 +39,7 @@ from ..fhir.read import read_bytes
 from ..fhir.write import crd_technical
 from .cds import ServiceId, _service, require_token
 from .decider import Decided, Decider
-from .openapi import documented
+from .openapi import CDS_HOOKS_JWT, documented
 from .problems import BAD_CASE, NOT_FOUND, Problem, case_line, case_problem
 
 __all__ = ["ROUTES", "read_fhir"]
@@ -99,6 +99,7 @@ def _wrong_kind(doc: Any, expected: str) -> Problem:
 
 @post("/cds-services/{service_id:str}", status_code=200, tags=["cds-hooks"],
       summary="CRD: coverage information for draft orders", guards=[require_token],
+      security=[CDS_HOOKS_JWT],
       description="A CDS Hooks order-sign or order-select request (FHIR.md F2) -> cards "
                   "and the coverage information systemActions of FHIR.md F6. An order that "
                   "cannot be decided gets coverage information `indeterminate`, reason "
