@@ -22,7 +22,9 @@ import typer
 from . import __version__
 from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
-from .cases import CaseError, LoadedCase, case_json_schema, iter_cases
+from .case_errors import CaseError
+from .cases import case_json_schema
+from .loading import LoadedCase, iter_cases
 from .kb import KnowledgeBaseError
 from .terminal import printable
 
@@ -62,7 +64,9 @@ PARALLEL_BATCH = 500  # small enough that every worker gets work
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Case files (.json), case libraries (.jsonl, one case per line), directories "
          "of .json cases, or - for standard input (one case, or one per line).",
-    show_default=False)]
+    show_default=False,
+    # the library reports an unreadable path as one line and goes on with the rest
+    readable=False)]
 KbOpt = Annotated[Optional[Path], typer.Option(
     "--kb", help="Knowledge-base directory (default: the shipped kb/).",
     show_default=False)]
@@ -117,7 +121,7 @@ def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
     for item in iter_cases(paths, recursive=library):
         if isinstance(item, CaseError):
             errors.append(item)
-            sys.stderr.write(f"{printable(str(item))}\n")
+            sys.stderr.write("".join(f"{printable(str(error))}\n" for error in item.errors))
             continue
         if tally is not None:
             tally[0] += 1
@@ -252,7 +256,8 @@ def questionnaire(case: Annotated[Optional[Path], typer.Argument(
 @_guarded
 def regress(directory: Annotated[Path, typer.Argument(
                 help="Case library: a directory of .json cases and FHIR inputs "
-                     "(sub-directories included) or a .jsonl file.")] = Path("cases"),
+                     "(sub-directories included) or a .jsonl file.",
+                readable=False)] = Path("cases"),
             junit: Annotated[Optional[Path], typer.Option(
                 "--junit", help="Also write JUnit XML to FILE.", show_default=False)] = None,
             kb: KbOpt = None) -> None:
@@ -349,7 +354,7 @@ def check(kb: KbOpt = None,
                    for a in decide(batch, kb=kb, missing=False)]
         if not answers:
             raise _no_cases([cases], errors)
-        coverage = library_coverage(answers, criterion_ids(kb))
+        coverage = library_coverage(answers, criterion_ids(kb), kb)
         findings += coverage_findings(coverage, min_coverage)
     findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
     if format is Format.json:

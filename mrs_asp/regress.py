@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from .answer import Answer
-from .cases import LoadedCase
+from .loading import LoadedCase
 from .terminal import printable
 
 __all__ = ["Outcome", "compare", "junit_xml"]

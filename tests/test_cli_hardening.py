@@ -246,7 +246,8 @@ def test_success_diff_fail_on_change():
 def _library_with_a_bad_case(tmp_path: Path) -> Path:
     lib = tmp_path / "lib"
     shutil.copytree(CASES, lib)
-    (lib / "00-bad.json").write_text('{"id": "bad", "request": {"cpt": "76390"}}')
+    (lib / "00-bad.json").write_text('{"id": "bad", "request": {"cpt": "76390", '
+                                       '"date": "2026-01-01", "body_region": "x"}}')
     return lib
 
 
