@@ -56,6 +56,7 @@ def _quiet(code: clingo.MessageCode, message: str) -> None:
     pass
 
 
+_HOLDS_HEAD = re.compile(r"holds\(\w+,([a-z]\w*)\)(?: :- |\.$)")
 _NO_SCRIPT = ("#script is not allowed in a knowledge base: it holds rules, not code "
               "(the engine never runs embedded scripts)")
 # Comments and strings of clingo source, blanked before looking for directives.
@@ -274,19 +275,22 @@ class KnowledgeBase:
 
         Checked: every layer file is UTF-8 text without NUL bytes, holds no
         ``#script`` and ``#include``s nothing outside the knowledge base's
-        directories, and parses; every criterion id of the contract (SPEC
-        section 2) and every leaf of the indication tree (``part/3``) has its
+        directories, and parses; every criterion the KB names (each leaf of
+        the indication tree, ``part/3``, and each constant ``Id`` of a
+        ``holds(Case, Id)`` head that is no inner node) has its
         ``criterion(Id, Kind, "text")`` row with non-empty words (the
         explanation prints them; without one a node would silently drop out).
         A KB with no answer set is found when a batch is decided
         (:meth:`mrs_asp.engine.Engine.probe` asks on one small case first).
         """
-        from .cases import ADVISORIES, CRITERIA, NON_INDICATIONS  # the contract's ids
-
         criteria, nodes, parts = self.criteria, self.nodes, self.parts
+        # The criteria the KB itself names (its roots are its own, not Python's):
+        # every leaf of the tree, and every constant id of a holds(Case, Id) head.
         leaves = [child for children in parts.values() for child in children
                   if child not in nodes]
-        for cid in dict.fromkeys([*CRITERIA, *NON_INDICATIONS, *ADVISORIES, *leaves]):
+        derived = [m[1] for _, _, text in self._parsed
+                   if (m := _HOLDS_HEAD.match(text)) and m[1] not in nodes]
+        for cid in dict.fromkeys([*leaves, *derived]):
             criterion = criteria.get(cid)
             if criterion is None:
                 raise KnowledgeBaseError(
