@@ -388,7 +388,7 @@ def why_nothing_is_missing(beyond: list[tuple[str, str | None]], unreachable: bo
         reasons.append({"criterion": criterion, "evidence": sorted(set(by_criterion[criterion])),
                         "text": f"{criterion} {verdict}: \"{criteria[criterion].text}\""})
     if not reasons:
-        reasons.append({"criterion": "indicated", "evidence": [],
+        reasons.append({"criterion": kb.root("indication"), "evidence": [],
                         "text": "no combination of the allowed fillings meets an indication "
                                 "without also setting off a non-indication"})
     return reasons

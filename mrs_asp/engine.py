@@ -162,7 +162,15 @@ class Engine:
 
         Each alternative is (fill terms, criteria reported once filled).
         """
-        out: list[list[tuple[list[Symbol], list[str]]]] = []
+        return [alternatives for alternatives, _ in self.abduce_why(cases)]
+
+    def abduce_why(self, cases: Sequence[Case]
+                   ) -> list[tuple[list[tuple[list[Symbol], list[str]]], list[tuple[str, str]]]]:
+        """:meth:`abduce`, and beside each case's alternatives, when there are
+        none, the non-indications no filling lifts with the documented entries
+        that still set them off, ``(criterion, JSON Pointer)``
+        (kb/80_abduction.lp, ``lift/1``)."""
+        out = []
         for start in range(0, len(cases), ABDUCE_BATCH):
             out.extend(self._abduce_batch(cases[start:start + ABDUCE_BATCH]))
         return out
@@ -171,15 +179,23 @@ class Engine:
         ctl = self.kb.control("abduce", ABDUCTION_OPTIONS)
         feed = _feed(ctl, cases)
         switches = [Function("abduce", [Number(n)]) for n in range(len(cases))]
+        lifts = [Function("lift", [Number(n)]) for n in range(len(cases))]
         with ctl.backend() as backend:
-            for switch in switches:
+            for switch in (*switches, *lifts):
                 backend.add_external(backend.add_atom(switch), TruthValue.False_)
         ctl.ground([("base", [])], context=feed)
         result = []
-        for switch in switches:
+        for switch, lift in zip(switches, lifts):
             ctl.assign_external(switch, True)
             alternatives: list[tuple[list[Symbol], list[str]]] = []
             ctl.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
             ctl.assign_external(switch, False)
-            result.append(alternatives)
+            unlifted: list[tuple[str, str]] = []
+            if not alternatives:  # why: make every filling that can lift something
+                ctl.assign_external(lift, True)
+                ctl.solve(on_model=lambda model: unlifted.extend(
+                    (s.arguments[1].name, pointer_of(str(s.arguments[2])))
+                    for s in model.symbols(shown=True) if s.name == "unlifted"))
+                ctl.assign_external(lift, False)
+            result.append((alternatives, unlifted))
         return result

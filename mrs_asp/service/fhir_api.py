@@ -34,7 +34,8 @@ from litestar.params import Parameter
 
 from .. import fhir
 from ..answer import Answer
-from ..cases import CaseError, _decode_error, case_from_data
+from ..case_errors import CaseError, json_error_message
+from ..loading import case_from_data
 from ..fhir.read import read_bytes
 from ..fhir.write import crd_technical
 from .cds import ServiceId, _service, require_token
@@ -69,7 +70,7 @@ def _document(body: bytes) -> Any:
     try:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
-        raise case_problem(CaseError("body", "", _decode_error(exc, body))) from None
+        raise case_problem(CaseError("body", "", json_error_message(body))) from None
 
 
 def read_fhir(body: bytes) -> list[fhir.FhirCase] | None:
