@@ -16,8 +16,9 @@ from pathlib import Path
 from clingo import Symbol
 
 from .abduce import MAX_ALTERNATIVES, Abduction, Ways, filled, why_nothing_is_missing
-from .cases import Case, LoadedCase
+from .cases import Case
 from .engine import Atoms, Engine
+from .loading import LoadedCase, checked_case
 from .explain import build_explanation
 from .kb import KnowledgeBase, default_kb_dir
 
@@ -74,7 +75,13 @@ def engine_for(kb: str | Path | None = None) -> Engine:
     return _engine(Path(kb).resolve() if kb is not None else default_kb_dir().resolve())
 
 
-def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
+def _valid(case: Case | LoadedCase | dict, number: int) -> Case:
+    if isinstance(case, LoadedCase):
+        return case.case if case._checked else checked_case(case.case, case.source)
+    return checked_case(case, f"(case {number})")
+
+
+def decide(cases: Iterable[Case | LoadedCase | dict], *, kb: str | Path | None = None,
            missing: bool = True, max_alternatives: int | None = MAX_ALTERNATIVES,
            warm: bool = True) -> list[Answer]:
     """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
@@ -87,8 +94,16 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
     builds it (a tenth of a second). ``warm=False`` grounds a single case on
     its own instead, which is cheaper for a process that decides once (the
     command line). Several cases are grounded together, once per batch.
+
+    A case is a :class:`LoadedCase` from the readers of :mod:`mrs_asp.loading`
+    (known valid), a :class:`Case` or a LoadedCase built by hand, or plain
+    JSON data (a dict); the last three are validated first, since a Case's
+    constructor checks nothing.  Any invalid case raises
+    :class:`~mrs_asp.case_errors.CaseError` (its ``errors`` list every error
+    of that case; the source is ``(case N)``, N counted from 0, or the
+    LoadedCase's) before anything is decided.
     """
-    plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
+    plain: Sequence[Case] = [_valid(c, i) for i, c in enumerate(cases)]
     if warm and len(plain) == 1:
         from .warm import warm_engine_for
         return [warm_engine_for(kb).decide(plain[0], missing, max_alternatives)]
