@@ -63,7 +63,7 @@ from . import vocabulary
 from .cases import Case, LoadedCase, day_number
 from .engine import ABDUCTION_OPTIONS, Atoms, Engine, pointer_of, read_alternative, read_atoms
 from .facts import CaseFeed, vocabulary_statements
-from .kb import KnowledgeBase
+from .kb import KnowledgeBase, KnowledgeBaseError
 
 __all__ = ["Slots", "WarmEngine", "warm_engine_for"]
 
@@ -394,7 +394,7 @@ class WarmEngine:
         with generic.control.solve(yield_=True) as handle:
             model = handle.model()
             if model is None:  # cannot happen with a stratified KB; say so if it does
-                raise RuntimeError("the knowledge base has no answer set for this case")
+                raise KnowledgeBaseError("the knowledge base has no answer set for this case")
             read_atoms(model.symbols(shown=True), result)
         return result[0]
 
