@@ -40,6 +40,8 @@ def route_families(config: ServiceConfig) -> list[Any]:
     """Every route of the service, family by family."""
     from . import cds, rest
     routes: list[Any] = [*rest.ROUTES, *cds.ROUTES]
+    from .pages import ROUTES as PAGES  # the reviewer's and the author's pages (issue 12)
+    routes += PAGES
     return routes
 
 
