@@ -11,14 +11,18 @@ no filling can lift.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from functools import cache
 
+import msgspec
 from clingo import Symbol
 
 from . import vocabulary
-from .cases import Case, Findings, field_description
+from .cases import Case, Findings, case_data, field_description
 from .kb import KnowledgeBase
 
-__all__ = ["fill_operation", "alternatives", "required_operations", "why_nothing_is_missing",
+__all__ = ["fill_operation", "Abduction", "Part", "Ways", "factor", "filled", "MAX_ALTERNATIVES",
+           "why_nothing_is_missing",
            "describe_operation", "is_container", "container_operations"]
 
 
@@ -84,6 +88,18 @@ def _key(op: dict) -> tuple[str, str]:
     return op["path"], json.dumps(op["value"], sort_keys=True)
 
 
+def _order(key: tuple[str, str]) -> tuple:
+    """The sort key of an operation's key: array indexes compared as numbers
+    (imaging[2] before imaging[10])."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                 for p in key[0].split("/")), key[1]
+
+
+@cache
+def _finding_words(name: str) -> str:
+    return field_description(Findings, name).rstrip(".")
+
+
 def describe_operation(op: dict, case: Case | None = None) -> str:
     """An operation in plain words, e.g. 'findings.glioma = true (known or ...)'."""
     path, value = op["path"], op["value"]
@@ -94,7 +110,7 @@ def describe_operation(op: dict, case: Case | None = None) -> str:
     where = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
     said = f"{where} = {json.dumps(value)}"
     if parts[0] == "findings":
-        words = field_description(Findings, parts[1]).rstrip(".")
+        words = _finding_words(parts[1])
         return f"{said} ({words[:1].lower() + words[1:]})" if words else said
     if case is None:
         return said
@@ -111,42 +127,244 @@ def describe_operation(op: dict, case: Case | None = None) -> str:
     return f"{said} (the foreign body in the {location} is not metallic)"
 
 
-def alternatives(found: list[tuple[list[Symbol], list[str]]], case: Case,
-                 reported: set[str], kb: KnowledgeBase
-                 ) -> tuple[list[dict], list[tuple[list[str], list[str]]]]:
-    """The answer's ``missing``: every alternative as {"patch", "text"}, smallest first;
-    and beside it, for each, the criteria it meets and the non-indications it lifts."""
+# -- the alternatives, their effects and their factored form -----------------
+
+MAX_ALTERNATIVES = 100
+"""How many alternatives an answer lists by default (``--max-alternatives``)."""
+
+_FACTOR_LIMIT = 2000  # beyond this many listed alternatives the text stays flat
+
+
+@dataclass(slots=True)
+class Part:
+    """Some operations of an alternative and what they change: the leaf
+    criteria they meet, the non-indications they lift and those they set off,
+    against the case (for what every way needs) or against the case with what
+    every way needs (for each choice)."""
+
+    operations: list[dict]
+    meets: list[str] = field(default_factory=list)
+    lifts: list[str] = field(default_factory=list)
+    sets_off: list[str] = field(default_factory=list)
+
+    def criteria(self) -> list[str]:
+        return self.meets + self.lifts + self.sets_off
+
+    def effect(self, kb: KnowledgeBase | None = None) -> str:
+        """'meets a; lifts b', with the guideline's words when ``kb`` is given."""
+        def named(c: str) -> str:
+            return f"{c} (\"{kb.criteria[c].text}\")" if kb is not None else c
+        return ", ".join([f"meets {named(c)}" for c in self.meets]
+                         + [f"lifts {named(c)}" for c in self.lifts]
+                         + [f"sets off {named(c)}" for c in self.sets_off])
+
+
+@dataclass(slots=True)
+class Ways:
+    """``missing`` in its factored form, for the text answer: what every way
+    needs (``required``), then each independent choice once; a complete
+    alternative is ``required`` plus one part of each choice. ``total`` counts
+    the alternatives that exist, ``listed`` those the answer lists (SPEC 4's
+    list, cut at ``--max-alternatives``): the product of the choices' sizes."""
+
+    total: int
+    listed: int
+    required: Part | None
+    choices: list[list[Part]]
+
+
+def _changes(before: set[str], after: set[str], kb: KnowledgeBase, part: Part) -> Part:
     criteria = kb.criteria
-    out = []
-    for fills, achieved in found:
-        filling = sorted((fill_operation(t, case) for t in fills), key=_key)
-        patch = container_operations(case, filling) + filling
-        meets = [c for c in sorted(set(achieved) - reported, key=lambda c: criteria[c].rank)
-                 if c not in kb.nodes and criteria[c].kind == "indication"]
-        lifts = [c for c in sorted(reported - set(achieved), key=lambda c: criteria[c].rank)
-                 if criteria[c].kind == "non_indication"]
-        effects = [f"meets {c} (\"{criteria[c].text}\")" for c in meets]
-        effects += [f"lifts {c} (\"{criteria[c].text}\")" for c in lifts]
-        text = "document " + "; and ".join(describe_operation(op, case) for op in filling)
-        if effects:
-            text += " -- " + "; ".join(effects)
-        out.append(({"patch": patch, "text": text}, (meets, lifts), [_key(op) for op in filling]))
-    # Smallest first (SPEC 4), counting only the operations that document something.
-    out.sort(key=lambda item: (len(item[2]), item[2]))
-    return [alt for alt, _, _ in out], [effect for _, effect, _ in out]
+
+    def ranked(ids: set[str], kind: str) -> list[str]:
+        return sorted((c for c in ids if criteria[c].kind == kind
+                       and (kind != "indication" or c not in kb.nodes)),
+                      key=lambda c: criteria[c].rank)
+    part.meets = ranked(after - before, "indication")
+    part.lifts = ranked(before - after, "non_indication")
+    part.sets_off = ranked(after - before, "non_indication")
+    return part
 
 
-def required_operations(missing: list[dict]) -> list[dict]:
-    """The operations that appear in every alternative, in patch order.
+def _same(item):
+    return item
 
-    READING (SPEC 4, "marks which operations appear in all of them"): an
-    operation that adds an empty container counts here like any other, so
-    that ``required`` is itself a patch that applies to the case as given.
+
+def factor(family: list[frozenset], order=_same) -> list[list[frozenset]]:
+    """The finest split of a family of sets into independent choices: groups
+    of disjoint operations such that the family is exactly every union of one
+    choice from each group. ``[family]`` when it is no such product.
+
+    For the block of an operation u: an operation v whose presence depends on
+    which part of the block an alternative takes (the block's parts seen with v
+    are not all of its parts) belongs to the block too; once closed, the block
+    splits off if the family has exactly (its parts) x (the rest's parts)
+    members. Each block found that way is one group; the rest is split the same
+    way. ``order`` sorts the members' items (the first item seeds a block).
     """
-    if not missing:
-        return []
-    common = set.intersection(*({_key(op) for op in alt["patch"]} for alt in missing))
-    return [op for op in missing[0]["patch"] if _key(op) in common]
+    if len(family) < 4 or len(family) > _FACTOR_LIMIT:  # a product has 2 x 2 at least
+        return [family]
+    groups: list[list[frozenset]] = []
+    rest = set(family)
+    universe = set().union(*family)
+    while True:
+        block = {min(universe, key=order)}
+        while True:
+            parts = {alt & block for alt in rest}
+            seen: dict = {}
+            for alt in rest:
+                p = alt & block
+                for v in alt - block:
+                    seen.setdefault(v, set()).add(p)
+            grow = {v for v, with_v in seen.items() if len(with_v) != len(parts)}
+            if not grow:
+                break
+            block |= grow
+        if block == universe:
+            groups.append(list(rest))
+            break
+        parts = {alt & block for alt in rest}
+        others = {alt - block for alt in rest}
+        if len(parts) * len(others) != len(rest):  # not a product after all: one group
+            groups.append(list(rest))
+            break
+        groups.append(list(parts))
+        rest, universe = others, universe - block
+    if len(groups) == 1:
+        return [family]
+    # Operations that every member shares (only in a list cut short: over the
+    # whole family they would be required) make one group of one choice.
+    single = [g[0] for g in groups if len(g) == 1]
+    groups = [g for g in groups if len(g) > 1] + ([[frozenset().union(*single)]] if single else [])
+    return sorted(groups, key=lambda g: (len(g) > 1, min(map(order, set().union(*g)))))
+
+
+class Abduction:
+    """What is missing for one denied case, from clingo's subset-minimal sets
+    of fillings to the answer's ``missing``, ``required`` and text form.
+
+    Built in two steps: ``variants`` names the filled cases whose criteria the
+    effects need (the case with what every way needs, and with it each choice
+    of a factored form); once they are decided, ``finish`` writes the answer.
+    """
+
+    def __init__(self, found: list[tuple[list[Symbol], list[str]]], case: Case,
+                 limit: int | None = MAX_ALTERNATIVES) -> None:
+        self.case = case
+        items = []
+        # Many alternatives share their fillings: each is written out once.
+        written: dict[Symbol, tuple[tuple, tuple[str, str], dict]] = {}
+        for fills, achieved in found:
+            ops = []
+            for term in fills:
+                op = written.get(term)
+                if op is None:
+                    operation = fill_operation(term, case)
+                    key = _key(operation)
+                    op = written[term] = (_order(key), key, operation)
+                ops.append(op)
+            ops.sort(key=lambda op: op[0])
+            items.append((len(ops), [op[0] for op in ops], [op[2] for op in ops], achieved,
+                          [op[1] for op in ops]))
+        # Smallest first (SPEC 4), counting only the operations that document
+        # something, then by the operations.
+        items.sort(key=lambda item: (item[0], item[1]))
+        self.total = len(items)
+        # Required in every way: over every alternative, listed or not.
+        common = set.intersection(*(set(item[4]) for item in items)) if items else set()
+        heads = [{key[0].split("/", 2)[1] for key in item[4]} for item in items]
+        everywhere = set.intersection(*heads) if heads else set()
+        listed = items[:limit] if limit else items
+        self.required = [op for op in listed[0][2] if _key(op) in common] if listed else []
+        self.required_containers = container_operations(
+            case, [op for op in listed[0][2] if op["path"].split("/", 2)[1] in everywhere]
+        ) if listed else []
+        self.listed = [(filling, set(achieved)) for _, _, filling, achieved, _ in listed]
+        self.ops = {_key(op): op for filling, _ in self.listed for op in filling}
+        residuals = [frozenset(_key(op) for op in filling) - common
+                     for filling, _ in self.listed]
+        self.choices = factor(residuals, _order) if residuals and residuals[0] else []
+        self.learned: dict[frozenset, set[str]] = {}
+
+    def _operations(self, keys) -> list[dict]:
+        return [self.ops[k] for k in sorted(keys, key=_order)]
+
+    def variants(self) -> list[list[dict]]:
+        """The fillings whose cases must be decided for the effects."""
+        asks = []
+        if self.required and self.choices:
+            asks.append(self.required)
+        if len(self.choices) > 1:
+            for group in self.choices:
+                asks += [self.required + self._operations(choice) for choice in group]
+        return asks
+
+    def learn(self, filling: list[dict], reported: set[str]) -> None:
+        self.learned[frozenset(_key(op) for op in filling)] = reported
+
+    def finish(self, reported: set[str], kb: KnowledgeBase) -> tuple[list[dict], list[dict], Ways]:
+        """``missing``, ``required`` and the text form, each part credited with
+        only what it changes beyond what every way needs."""
+        case = self.case
+        if not self.listed:
+            return [], [], Ways(0, 0, None, [])
+        base_keys = frozenset(_key(op) for op in self.required)
+        if not self.choices:  # one way: all of it required
+            baseline = self.listed[0][1]
+        else:
+            baseline = self.learned.get(base_keys, reported) if self.required else reported
+        required = (_changes(reported, baseline, kb, Part(self.required))
+                    if self.required else None)
+        by_alternative = {frozenset(_key(op) for op in filling): achieved
+                          for filling, achieved in self.listed}
+        choices: list[list[Part]] = []
+        words: dict[frozenset, str] = {}  # each part in words, once
+
+        def said(part: Part) -> str:
+            return (", ".join(describe_operation(op, case) for op in part.operations)
+                    + (f" -- {part.effect(kb)}" if part.criteria() else ""))
+        part_of: list[dict[frozenset, Part]] = []
+        for group in self.choices:
+            parts = {}
+            for choice in sorted(group, key=lambda c: (len(c), sorted(map(_order, c)))):
+                after = (self.learned.get(base_keys | choice) if len(self.choices) > 1
+                         else by_alternative[base_keys | choice])
+                parts[choice] = _changes(baseline, after if after is not None else baseline,
+                                         kb, Part(self._operations(choice)))
+                words[choice] = said(parts[choice])
+            choices.append(list(parts.values()))
+            part_of.append(parts)
+        head = [said(required)] if required else []
+        missing = []
+        for filling, _ in self.listed:
+            rest = frozenset(_key(op) for op in filling) - base_keys
+            if len(part_of) == 1:
+                mine = [rest] if rest else []
+            else:  # one choice of each group (a factored list is at most _FACTOR_LIMIT long)
+                mine = [next(c for c in parts if c <= rest) for parts in part_of]
+            text = "document " + "; and ".join(head + [words[c] for c in mine])
+            missing.append({"patch": container_operations(case, filling) + filling,
+                            "text": text})
+        return (missing, self.required_containers + self.required,
+                Ways(self.total, len(self.listed), required, choices))
+
+
+def filled(case: Case, filling: list[dict]) -> Case:
+    """The case with the documenting operations of one (part of an) alternative
+    applied, as the knowledge base would see it once documented: for the
+    effects of each part. (The patches themselves are checked against the
+    ``jsonpatch`` library in the tests.)"""
+    data = case_data(case)
+    for op in filling:
+        head, _, rest = op["path"][1:].partition("/")
+        if rest == "-":
+            data.setdefault(head, []).append(op["value"])
+        elif "/" not in rest:
+            data.setdefault(head, {})[rest] = op["value"]
+        else:
+            index, _, name = rest.partition("/")
+            data[head][int(index)][name] = op["value"]
+    return msgspec.convert(data, Case)
 
 
 def why_nothing_is_missing(beyond: list[tuple[str, str | None]], unreachable: bool,

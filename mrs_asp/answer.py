@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .abduce import alternatives, required_operations, why_nothing_is_missing
+from .abduce import MAX_ALTERNATIVES, Abduction, Ways, filled, why_nothing_is_missing
 from .cases import Case, LoadedCase
 from .engine import Engine
 from .explain import build_explanation
@@ -33,11 +33,16 @@ class Answer:
     required: list[dict] = field(default_factory=list)
     # Why `missing` is empty for a denied case (SPEC section 4), when it was computed.
     why_nothing_missing: list[dict] | None = None
-    # For each alternative of `missing`: (criteria it meets, non-indications it lifts).
-    effects: list[tuple[list[str], list[str]]] = field(default_factory=list)
+    # How many alternatives exist when `missing` lists fewer (max_alternatives), else None.
+    missing_total: int | None = None
+    # `missing` in its factored form with each part's effect, for the text answer.
+    ways: Ways | None = None
 
     def to_json(self) -> dict:
-        """The JSON answer of SPEC section 5 (plus ``why_nothing_missing`` when that applies)."""
+        """The JSON answer of SPEC section 5, plus ``why_nothing_missing`` when that
+        applies and, when ``missing`` is cut at ``max_alternatives``,
+        ``missing_truncated: true`` and ``missing_total`` (how many alternatives
+        exist; ``missing`` holds the smallest of them, ``required`` is over all)."""
         out = {
             "id": self.id,
             "determination": self.determination,
@@ -50,6 +55,9 @@ class Answer:
         }
         if self.why_nothing_missing is not None:
             out["why_nothing_missing"] = self.why_nothing_missing
+        if self.missing_total is not None:
+            out["missing_truncated"] = True
+            out["missing_total"] = self.missing_total
         return out
 
 
@@ -64,8 +72,13 @@ def engine_for(kb: str | Path | None = None) -> Engine:
 
 
 def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
-           missing: bool = True) -> list[Answer]:
-    """Answers for ``cases``, in order. ``missing=False`` skips the abduction."""
+           missing: bool = True, max_alternatives: int | None = MAX_ALTERNATIVES
+           ) -> list[Answer]:
+    """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
+
+    ``missing`` lists at most ``max_alternatives`` alternatives, the smallest
+    (``None`` or 0: all of them); a cut answer says how many exist.
+    """
     engine = engine_for(kb)
     knowledge = engine.kb
     plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
@@ -89,11 +102,21 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
         found = engine.abduce([plain[i] for i in denied])
-        for i, alts in zip(denied, found):
+        works = [Abduction(alts, plain[i], max_alternatives) for i, alts in zip(denied, found)]
+        # The effect of each part of an alternative needs the criteria of the case
+        # with that part documented: all such cases of the batch, in one grounding.
+        asks = [(work, filling) for work in works for filling in work.variants()]
+        if asks:
+            seen = engine.evaluate([filled(work.case, filling) for work, filling in asks],
+                                   why=False)
+            for (work, filling), atoms in zip(asks, seen):
+                work.learn(filling, set(atoms.reported))
+        for i, work in zip(denied, works):
             answer, atoms = answers[i], evaluated[i]
-            answer.missing, answer.effects = alternatives(alts, plain[i], set(atoms.reported),
-                                                          knowledge)
-            answer.required = required_operations(answer.missing)
+            answer.missing, answer.required, answer.ways = work.finish(set(atoms.reported),
+                                                                       knowledge)
+            if work.total > len(answer.missing):
+                answer.missing_total = work.total
             if not answer.missing:
                 answer.why_nothing_missing = why_nothing_is_missing(
                     atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)

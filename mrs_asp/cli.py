@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .cases import CaseError, LoadedCase, case_json_schema, iter_cases
 from .kb import KnowledgeBaseError
@@ -78,6 +79,10 @@ JobsOpt = Annotated[int, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per core).")]
 
 
+MaxAlternativesOpt = Annotated[int, typer.Option(
+    "--max-alternatives", min=0,
+    help="List at most N ways to approval per case, the smallest (0: all). A cut "
+         "answer says how many exist (JSON: missing_truncated, missing_total).")]
 ShowCaseOpt = Annotated[bool, typer.Option(
     "--show-case", help="Also print each case as decided: for a FHIR input, the derived "
                         "case and where each fact was read (JSON Pointers into the FHIR).")]
@@ -87,7 +92,8 @@ BaseOpt = Annotated[str, typer.Option(
 
 
 def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int,
-         show_case: bool = False, base: str | None = None) -> None:
+         show_case: bool = False, base: str | None = None,
+         max_alternatives: int = MAX_ALTERNATIVES) -> None:
     from .run import default_jobs, rendered
     _engine(kb)
     errors: list[CaseError] = []
@@ -101,7 +107,7 @@ def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int,
     out = sys.stdout.write
     for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH),
                           kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs,
-                          show_case=show_case):
+                          show_case=show_case, max_alternatives=max_alternatives or None):
         out(chunk)
     if errors:
         raise typer.Exit(2)
@@ -112,7 +118,8 @@ def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
              no_missing: Annotated[bool, typer.Option(
                  "--no-missing", help="Skip computing what is missing for denied cases.")] = False,
              kb: KbOpt = None, jobs: JobsOpt = 0, show_case: ShowCaseOpt = False,
-             base: BaseOpt = "http://example.org/mrs-asp") -> None:
+             base: BaseOpt = "http://example.org/mrs-asp",
+             max_alternatives: MaxAlternativesOpt = MAX_ALTERNATIVES) -> None:
     """Decide each case: determination, explanation, advisories, and what is missing.
 
     A PATH may also hold FHIR: a PAS request Bundle or a CDS Hooks order-sign /
@@ -122,15 +129,16 @@ def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
     Exits 0 whatever the determinations, 2 if any case is bad input (the others are
     still answered).
     """
-    _run(paths, kb, not no_missing, "evaluate", format, jobs, show_case, base)
+    _run(paths, kb, not no_missing, "evaluate", format, jobs, show_case, base, max_alternatives)
 
 
 @app.command()
 def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None,
             jobs: JobsOpt = 0, show_case: ShowCaseOpt = False,
-            base: BaseOpt = "http://example.org/mrs-asp") -> None:
+            base: BaseOpt = "http://example.org/mrs-asp",
+            max_alternatives: MaxAlternativesOpt = MAX_ALTERNATIVES) -> None:
     """What documentation would turn each denied request into an approval."""
-    _run(paths, kb, True, "missing", format, jobs, show_case, base)
+    _run(paths, kb, True, "missing", format, jobs, show_case, base, max_alternatives)
 
 
 @app.command()

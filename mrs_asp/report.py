@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from .abduce import describe_operation, is_container
+from .abduce import Part, Ways, describe_operation, is_container
 from .answer import Answer
 from .cases import Case
 from .kb import KnowledgeBase
@@ -97,36 +97,39 @@ def missing_text(answer: Answer, case: Case | None = None,
             evidence = ", ".join(reason["evidence"])
             lines.append(f"    - {reason['text']}" + (f" [{evidence}]" if evidence else ""))
         return "\n".join(lines)
-    required = answer.required
-    req_keys = {json.dumps(op, sort_keys=True) for op in required}
-    lines.append(f"  what is missing to approve ({len(answer.missing)} way"
-                 f"{'s' if len(answer.missing) != 1 else ''}):")
-    effects = answer.effects or [([], [])] * len(answer.missing)
+    ways = answer.ways or _flat_ways(answer)
     named: list[str] = []
 
-    def effect_words(meets: list[str], lifts: list[str]) -> str:
-        named.extend(c for c in meets + lifts if c not in named)
-        return "; ".join([f"meets {c}" for c in meets] + [f"lifts {c}" for c in lifts])
+    def effect(part: Part, indent: str) -> None:
+        if part.criteria():
+            named.extend(c for c in part.criteria() if c not in named)
+            lines.append(f"{indent}-> {part.effect()}")
 
-    if required:
+    count = f"{ways.total} way{'s' if ways.total != 1 else ''}"
+    if ways.listed < ways.total:
+        count += f"; the {ways.listed} smallest are listed, --max-alternatives sets how many"
+    lists = [len(group) for group in ways.choices if len(group) > 1]
+    if len(lists) > 1:
+        count += (": " + ("what every way needs and " if ways.required else "")
+                  + "one line of each list below, " + " x ".join(map(str, lists)))
+    lines.append(f"  what is missing to approve ({count}):")
+    if ways.required is not None:
         lines.append("  document all of:")
-        for op in required:
-            if is_container(op):  # documents nothing
-                continue
+        for op in ways.required.operations:
             lines.append(f"    - {describe_operation(op, case)}")
-    rest = []
-    for alt, (meets, lifts) in zip(answer.missing, effects):
-        ops = [op for op in alt["patch"]
-               if json.dumps(op, sort_keys=True) not in req_keys and not is_container(op)]
-        rest.append((ops, effect_words(meets, lifts)))
-    if any(ops for ops, _ in rest):
-        lines.append("  and one of:" if required else "  document one of:")
-        for i, (ops, effect) in enumerate(rest, 1):
-            lines.append(f"    {i}. " + "; and ".join(describe_operation(op, case) for op in ops))
-            if effect:
-                lines.append(f"       -> {'with the above, ' if required else ''}{effect}")
-    elif rest and rest[0][1]:
-        lines.append(f"       -> {rest[0][1]}")
+        effect(ways.required, "      ")
+    for n, group in enumerate(ways.choices):
+        lines.append(("  document " if n == 0 and ways.required is None else "  and ")
+                     + ("one of:" if len(group) > 1 else "in each way listed, all of:"))
+        if len(group) == 1:  # only in a list cut short: what the listed ways share
+            for op in group[0].operations:
+                lines.append(f"    - {describe_operation(op, case)}")
+            effect(group[0], "      ")
+            continue
+        for i, part in enumerate(group, 1):
+            lines.append(f"    {i}. "
+                         + "; and ".join(describe_operation(op, case) for op in part.operations))
+            effect(part, " " * (len(str(i)) + 6))
     if kb is not None and named:
         lines.append("  in the guideline's words:")
         for cid in sorted(named, key=lambda c: kb.criteria[c].rank):
@@ -134,10 +137,25 @@ def missing_text(answer: Answer, case: Case | None = None,
     return "\n".join(lines)
 
 
+def _flat_ways(answer: Answer) -> Ways:
+    """The text form of an answer built without one (by hand, say): what every
+    way needs, then each alternative's other operations; no effects known."""
+    required = [op for op in answer.required if not is_container(op)]
+    keys = {json.dumps(op, sort_keys=True) for op in required}
+    rest = [Part([op for op in alt["patch"]
+                  if not is_container(op) and json.dumps(op, sort_keys=True) not in keys])
+            for alt in answer.missing]
+    total = answer.missing_total or len(answer.missing)
+    return Ways(total, len(answer.missing), Part(required) if required else None,
+                [rest] if any(part.operations for part in rest) else [])
+
+
 def _case_shown(loaded) -> tuple[dict, dict | None]:
     """The case as decided (for a FHIR input, the derived case) and its provenance."""
     from .cases import case_data
-    return case_data(loaded.case), getattr(loaded, "provenance", None)
+    data = case_data(loaded.case)
+    data.pop("expected", None)  # the library's, not a fact that was read
+    return data, getattr(loaded, "provenance", None)
 
 
 def case_text(loaded) -> str:

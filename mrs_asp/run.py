@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .cases import LoadedCase, case_json, parse_case
 from .report import render
@@ -33,8 +34,9 @@ def default_jobs() -> int:
 
 
 def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
-                  fmt: str, show_case: bool = False) -> str:
-    answers = decide(batch, kb=kb, missing=missing)
+                  fmt: str, show_case: bool = False,
+                  max_alternatives: int | None = MAX_ALTERNATIVES) -> str:
+    answers = decide(batch, kb=kb, missing=missing, max_alternatives=max_alternatives)
     # A case derived from FHIR answers in the FHIR input's terms (mrs_asp.fhir).
     answers = [loaded.cite(answer) if hasattr(loaded, "cite") else answer
                for loaded, answer in zip(batch, answers)]
@@ -44,7 +46,7 @@ def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view:
 
 
 def _work(task: tuple) -> str:
-    kb, missing, view, fmt, show_case, spool, number, items = task
+    kb, missing, view, fmt, show_case, max_alternatives, spool, number, items = task
     # A batch allocates many small objects and makes no garbage cycles worth
     # chasing: the collector runs once after it rather than every few hundred
     # allocations during it (~2% of a batch's time).
@@ -52,7 +54,7 @@ def _work(task: tuple) -> str:
     try:
         batch = [parse_case(item[1], item[0]) if isinstance(item, tuple) else item
                  for item in items]
-        answers = _render_batch(batch, kb, missing, view, fmt, show_case)
+        answers = _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
     finally:
         gc.enable()
     path = os.path.join(spool, f"{number}.out")
@@ -62,13 +64,14 @@ def _work(task: tuple) -> str:
 
 
 def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: bool,
-             view: str, fmt: str, jobs: int = 1, show_case: bool = False) -> Iterator[str]:
+             view: str, fmt: str, jobs: int = 1, show_case: bool = False,
+             max_alternatives: int | None = MAX_ALTERNATIVES) -> Iterator[str]:
     """The rendered answers of each batch, in order."""
     batches = iter(batches)
     first = list(itertools.islice(batches, 2))
     if jobs <= 1 or len(first) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for batch in itertools.chain(first, batches):
-            yield _render_batch(batch, kb, missing, view, fmt, show_case)
+            yield _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
         return
     engine_for(kb).prepare(missing)
     # What the workers inherit (modules, the parsed KB) is kept out of their
@@ -80,7 +83,7 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
         # batch of answers (~0.7 MB) kept it waiting until this process had read it.
         with tempfile.TemporaryDirectory(prefix="mrs-asp-") as spool, \
                 multiprocessing.get_context("fork").Pool(jobs) as pool:
-            tasks = ((kb, missing, view, fmt, show_case, spool, number,
+            tasks = ((kb, missing, view, fmt, show_case, max_alternatives, spool, number,
                       [(c.source, c.text if c.text is not None else case_json(c.case))
                        if type(c) is LoadedCase else c  # a FHIR case keeps its provenance
                        for c in batch])

@@ -439,3 +439,91 @@ def test_success_plain_evaluate_imports_nothing_of_fhir():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout
     assert "IMPORTED []" in out
+
+
+def test_success_text_that_is_no_fhir_input_is_left_to_the_case_reader():
+    from mrs_asp.fhir.read import read_bytes
+    assert read_bytes(b'{"resourceType', "x") is None          # not JSON at all
+    assert read_bytes(b'{"title": "\\"resourceType\\""}', "x") is None  # a case
+
+
+# ----------------------------------------------------------------------------
+# hostile FHIR: whatever is put anywhere, one CaseError or valid cases
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, prefix + (i,))
+
+
+_JUNK = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=2)
+                     | st.dictionaries(st.sampled_from(["reference", "coding", "code", "x"]),
+                                       inner, max_size=2), max_leaves=4)
+_HOSTILE_BASE = [
+    _bundle([fb.procedure("p1", "70553", "2025-10-10", report="DiagnosticReport/r1"),
+             fb.report("r1", "2025-10-10", inconclusive=True), fb.device("d1", "14106009", "C106046"),
+             fb.questionnaire_response(fb.qr_items([
+                 {"linkId": "findings.glioma", "value": True},
+                 {"linkId": "imaging", "item": [{"linkId": "imaging.modality", "value": "CT"},
+                                                {"linkId": "imaging.body_region", "value": "brain"},
+                                                {"linkId": "imaging.date", "value": "2025-01-01"}]}]))],
+            diagnoses=["C71.1", "H05.5"]),
+    fb.crd_request([fb.service_request("sr1", "2026-03-02", reasons=["C71.1"])],
+                   [fb.procedure("p1", "70450", "2025-12-01"), fb.device("d1", "43252007")]),
+]
+
+
+@settings(PROPERTY, max_examples=150)
+@given(st.sampled_from(range(len(_HOSTILE_BASE))), st.data())
+def test_success_hostile_fhir_is_one_error_or_valid_cases(which, data):
+    doc = copy.deepcopy(_HOSTILE_BASE[which])
+    paths = [p for p in _paths(doc) if p]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        node = doc
+        try:
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = data.draw(_JUNK)
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        found = fhir.read(doc)
+    except CaseError as err:
+        assert "\n" not in str(err)
+        return
+    for c in found:
+        assert c.case.request.cpt
+    for c, a in zip(found, decide(found)):
+        cited = c.cite(a)
+        assert cited.determination in ("approved", "denied", "not_applicable")
+
+
+def test_success_unlinked_resources_of_one_modality_region_and_date_are_one_study():
+    study = {"resourceType": "ImagingStudy", "id": "i1", "status": "available",
+             "subject": {"reference": "Patient/pat1"}, "started": "2026-01-10T09:30:00Z",
+             "procedureCode": [fb.concept(fb.CPT, "70551")]}
+    c = _one(_bundle([fb.procedure("p1", "70553", "2026-01-10"), study]))
+    assert len(c.case.imaging) == 1
+    assert c.provenance["/imaging/0"] == ["/entry/5/resource", "/entry/6/resource"]
+
+
+def test_success_a_payer_extends_the_tables_in_its_own_folder(tmp_path, monkeypatch):
+    directory = tmp_path / "terminology"
+    directory.mkdir()
+    for f in terminology.default_directory().iterdir():
+        if f.is_file():
+            (directory / f.name).write_bytes(f.read_bytes())
+    with open(directory / "device-types.csv", "a") as out:
+        out.write("http://snomed.info/sct,257280003,aneurysm_clip,Aneurysm clip (payer-verified)\n")
+    monkeypatch.setenv("MRS_ASP_TERMINOLOGY", str(directory))
+    c = _one(_bundle([fb.device("d1", "257280003", "C106047")]))
+    assert c.case.implants[0].kind == "aneurysm_clip"
+    monkeypatch.delenv("MRS_ASP_TERMINOLOGY")
+    assert _one(_bundle([fb.device("d1", "257280003")])).case.implants[0].kind == "other"

@@ -289,3 +289,16 @@ def test_success_every_field_the_rules_read_is_asked():
                  "patient.age_years", "patient.age_days"}
     fields = {f.link_id for f in case_fields()}
     assert asked - {"imaging", "implants", "foreign_bodies"} == fields - not_asked
+
+
+def test_success_no_questionnaire_of_what_is_missing_when_nothing_is():
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "cases" / "fhir" / "19-pas-two-items-mrs-and-mri.json"
+    result = runner.invoke(app, ["questionnaire", str(path)])
+    assert result.exit_code == 0 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("mrs-asp: PA-2026-19/1: approved: nothing is missing")
+    assert lines[1].startswith("mrs-asp: PA-2026-19/2: not applicable: nothing is missing")
+    (case, answer), _ = fhir.evaluate(json.load(open(path)))
+    with pytest.raises(ValueError, match="nothing is missing"):
+        fhir.questionnaire(case=case, answer=answer)

@@ -218,7 +218,7 @@ def test_success_openapi_documents_every_route_and_the_case_model(client: TestCl
     assert set(case["properties"]) == set(case_json_schema()["properties"])
     assert case["properties"]["request"] == {"$ref": "#/components/schemas/Request"}
     body = document["paths"]["/v1/decisions"]["post"]["requestBody"]["content"]
-    assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/Case"}
+    assert {"$ref": "#/components/schemas/Case"} in body["application/json"]["schema"]["oneOf"]
     assert client.get("/docs").status_code == 200
     assert "text/html" in client.get("/docs").headers["content-type"]
 
@@ -254,3 +254,20 @@ def test_success_parse_case_agrees_with_the_recorded_case(client: TestClient) ->
     body = APPROVED.read_bytes()
     record = client.get(client.post("/v1/decisions", content=body).headers["location"]).json()
     assert parse_case(json.dumps(record["case"]), "x").case == load_case(APPROVED).case
+
+
+def test_fail_unwritable_log_answers_503_and_no_decision(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from mrs_asp.service.store import StoreError
+    app = create_app(ServiceConfig(db=tmp_path / "d.sqlite3"))
+
+    def broken(records):
+        raise StoreError(f"{tmp_path / 'd.sqlite3'}: cannot record the decision: disk I/O error")
+
+    monkeypatch.setattr(app.state.decider.log, "record", broken)
+    with TestClient(app) as c:
+        response = c.post("/v1/decisions", content=APPROVED.read_bytes())
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["retry-after"] == "5"
+    assert "determination" not in response.text

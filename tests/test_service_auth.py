@@ -194,3 +194,26 @@ def test_fail_issuers_file_with_a_secret_key(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"mrs-asp: {path}: /https:~1~1ehr.example.org/keys/0: expected a public key "
         "(no symmetric keys, no private parts)")
+
+
+def test_success_the_readmes_cds_hooks_call(tmp_path: Path) -> None:
+    """examples/ehr_token.py's keys and token, examples/crd-order-sign.json: answered."""
+    import importlib.util
+    root = Path(__file__).parents[1]
+    spec = importlib.util.spec_from_file_location("ehr_token", root / "examples" / "ehr_token.py")
+    ehr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ehr)
+    ehr.keys(tmp_path)
+    url = "http://127.0.0.1:8080"
+    config = ServiceConfig(db=tmp_path / "d.sqlite3", issuers=tmp_path / "issuers.json")
+    assert config.service_url == url
+    with TestClient(create_app(config), base_url=url) as c:
+        path = "/cds-services/mrs-asp-order-sign"
+        bearer = ehr.token(url + path, tmp_path)
+        response = c.post(path, content=(root / "examples" / "crd-order-sign.json").read_bytes(),
+                          headers={"authorization": f"Bearer {bearer}",
+                                   "content-type": "application/json"})
+        assert response.status_code == 200
+        assert response.json()["cards"][0]["indicator"] == "info"
+        assert c.post(path, content=b"{}", headers={"authorization": f"Bearer {bearer}"}
+                      ).status_code == 401  # the same token again

@@ -69,7 +69,7 @@ def start_server(db: Path, *extra: str, timeout: float = 30) -> Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    running = start_server(tmp_path / "decisions.sqlite3", "--max-body", "65536", "--no-auth")
+    running = start_server(tmp_path / "decisions.sqlite3", "--no-auth")
     yield running
     if running.process.poll() is None:
         running.process.kill()
@@ -91,7 +91,7 @@ def test_success_decision_over_http_and_in_the_log(server: Server) -> None:
 def test_fail_streamed_body_over_the_limit_is_413(server: Server) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"id": "big", "title": "'
-        for _ in range(100):
+        for _ in range(1100):  # over the default 1 MiB
             yield b"x" * 1024
         yield b'"}'
 
@@ -172,3 +172,25 @@ def test_success_every_answered_decision_survives_sigkill(tmp_path: Path) -> Non
             assert record.kb_fingerprint and record.guideline_version == "2"
     finally:
         again.stop()
+
+
+def test_success_a_large_batch_does_not_hold_up_other_calls(server: Server) -> None:
+    """While a batch of 600 cases is decided, a health check and a single decision
+    are answered long before the batch."""
+    body = "\n".join(json.dumps(c) for c in generate(600, seed=5)).encode()
+    single = (CASES / "45-pacemaker-conditional-approved.json").read_bytes()
+    done: dict = {}
+
+    def batch() -> None:
+        httpx.post(f"{server.url}/v1/decisions:batch", content=body, timeout=120)
+        done["batch"] = time.monotonic()
+
+    started = threading.Thread(target=batch)
+    started.start()
+    time.sleep(0.3)
+    assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    assert httpx.post(f"{server.url}/v1/decisions", content=single,
+                      timeout=30).status_code == 201
+    answered = time.monotonic()
+    started.join(120)
+    assert answered < done["batch"]

@@ -75,5 +75,10 @@ def print_questionnaires(batches, base: str, kb) -> None:
     for loaded, answer in zip(cases, answers):
         if hasattr(loaded, "cite"):
             answer = loaded.cite(answer)
+        if not answer.missing:
+            sys.stderr.write(f"mrs-asp: {answer.id}: {answer.determination.replace('_', ' ')}: "
+                             "nothing is missing that documentation could supply, so there is "
+                             "no questionnaire of it\n")
+            continue
         q = questionnaire(case=loaded, answer=answer, base=base, kb=kb)
         sys.stdout.write(json.dumps(q, ensure_ascii=False, indent=None if many else 2) + "\n")

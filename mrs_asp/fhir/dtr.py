@@ -228,6 +228,9 @@ def _missing(case, answer, base: str, kb) -> dict:
     from .cite import answers_of_patch
     if answer is None:
         raise ValueError("the questionnaire of what is missing needs the case's answer")
+    if not answer.missing:
+        raise ValueError(f"{answer.id}: {answer.determination}: nothing is missing that "
+                         "documentation could supply, so there is no questionnaire of it")
     fields = field_by_link_id()
     questions = dtr_questions(kb)
     required_keys = {json.dumps(op, sort_keys=True) for op in answer.required}

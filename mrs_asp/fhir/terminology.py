@@ -9,7 +9,8 @@ An ICD-10-CM row covers its code and every code below it in the tabular list.
 The codes below are looked up in the released code set with
 ``simple-icd-10-cm``; because that library takes about two seconds to load,
 the expansion is kept in ``icd10cm.expanded.json``, stamped with the SHA-256
-of ``icd10cm.csv``. When the stamp does not match the table (a row was
+of ``icd10cm.csv``. ``MRS_ASP_TERMINOLOGY=DIR`` points the reader at a
+payer's own copy of the folder. When the stamp does not match the table (a row was
 added), the expansion is rebuilt in memory with the library; run
 ``python -m mrs_asp.fhir.terminology`` to write the file again.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -215,9 +217,20 @@ def _load(directory: Path) -> Terminology:
         studies=studies, icd_source_sha256=sha)
 
 
+_SHIPPED: list[Terminology] = []
+
+
 def load(directory: str | Path | None = None) -> Terminology:
-    """The tables of ``directory`` (default: the shipped ones), cached."""
-    return _load(Path(directory or default_directory()).resolve())
+    """The tables of ``directory`` (default: ``$MRS_ASP_TERMINOLOGY`` if set, else
+    the shipped ones), cached. A payer that extends the tables copies this
+    folder, adds rows, and points ``MRS_ASP_TERMINOLOGY`` at the copy."""
+    if directory is None:
+        directory = os.environ.get("MRS_ASP_TERMINOLOGY") or None
+    if directory is None:
+        if not _SHIPPED:
+            _SHIPPED.append(_load(default_directory().resolve()))
+        return _SHIPPED[0]
+    return _load(Path(directory).resolve())
 
 
 if __name__ == "__main__":  # python -m mrs_asp.fhir.terminology [DIR]

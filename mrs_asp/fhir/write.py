@@ -118,11 +118,11 @@ def _denial_text(answer) -> str:
     return head + why + " " + " | ".join(_reason_lines(answer))
 
 
-def _missing_text(answer) -> str:
+def _missing_text(answer, verdict: str = "Pended") -> str:
     ways = answer.missing
-    head = (f"Pended: the request does not yet meet the guideline '{GUIDELINE}' "
-            f"(version {GUIDELINE_VERSION}); documenting one of the following "
-            f"{len(ways)} way{'s' if len(ways) != 1 else ''} would approve it "
+    which = "the following way" if len(ways) == 1 else f"one of the following {len(ways)} ways"
+    head = (f"{verdict}: the request does not yet meet the guideline '{GUIDELINE}' "
+            f"(version {GUIDELINE_VERSION}); documenting {which} would approve it "
             "(the attached questionnaire asks for exactly these answers): ")
     return head + " | ".join(f"{i}. {alt['text']}" for i, alt in enumerate(ways, 1))
 
@@ -133,9 +133,9 @@ def _not_applicable_text(case) -> str:
             "under it.")
 
 
-def _approved_text(answer) -> str:
+def _approved_text(answer, verdict: str = "Certified") -> str:
     met = [c for c in answer.criteria if c not in ("applies", "indicated")]
-    return (f"Certified: the request meets the guideline '{GUIDELINE}' (version "
+    return (f"{verdict}: the request meets the guideline '{GUIDELINE}' (version "
             f"{GUIDELINE_VERSION}): " + ", ".join(met) + ".")
 
 
@@ -378,12 +378,13 @@ def crd_response(request: dict, cases: list, answers: list, *, base: str = DEFAU
                     ("pa-needed", "valueCode", "auth-needed"),
                     ("doc-needed", "valueCode", "clinical"),
                     ("doc-purpose", "valueCode", "withpa"),
-                    _reason(_approved_text(answer) + " Prior authorization is required: "
-                            "submit it with the guideline's questionnaire."),
+                    _reason(_approved_text(answer, "Covered on the data at hand") +
+                            " Prior authorization is required: submit it with the "
+                            "guideline's questionnaire."),
                     ("questionnaire", "valueCanonical", full)]
         elif answer.missing:
             q = questionnaire(case=case, answer=answer, base=base, kb=kb)
-            words = _missing_text(answer)
+            words = _missing_text(answer, "Prior authorization needed, with documentation")
             rows = [("covered", "valueCode", "conditional"),
                     ("pa-needed", "valueCode", "auth-needed"),
                     ("doc-needed", "valueCode", "clinical"),

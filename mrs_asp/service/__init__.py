@@ -13,7 +13,8 @@ Modules, one per concern:
   the reasoning library);
 - ``problems``: RFC 9457 problem details for every error a client can cause;
 - ``auth``: CDS Hooks JWT verification against locally configured JWKS;
-- ``rest``, ``cds``: the routes, one module per family (the JSON API; CDS Hooks);
+- ``rest``, ``cds``, ``fhir_api``: the routes, one module per family (the JSON
+  API; CDS Hooks discovery and feedback; CRD, PAS and DTR through ``mrs_asp.fhir``);
 - ``openapi``: the OpenAPI document's schemas, taken from the case model;
 - ``app``: ``create_app(config)``, the Litestar application factory;
 - ``server``: running it under uvicorn.

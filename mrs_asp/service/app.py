@@ -38,8 +38,8 @@ _WARM_CASE = {"id": "warm-up", "request": {"cpt": "76390", "date": "2026-01-02",
 
 def route_families(config: ServiceConfig) -> list[Any]:
     """Every route of the service, family by family."""
-    from . import cds, rest
-    routes: list[Any] = [*rest.ROUTES, *cds.ROUTES]
+    from . import cds, fhir_api, rest
+    routes: list[Any] = [*rest.ROUTES, *cds.ROUTES, *fhir_api.ROUTES]
     from .pages import ROUTES as PAGES  # the reviewer's and the author's pages (issue 12)
     routes += PAGES
     return routes
@@ -59,6 +59,7 @@ def create_app(config: ServiceConfig, *, extra_routes: Sequence[Any] = (),
 
     def starting(app: Litestar) -> None:
         app.state.stopping = False
+        decider.start()
 
     def stopping(app: Litestar) -> None:
         app.state.stopping = True
@@ -73,7 +74,7 @@ def create_app(config: ServiceConfig, *, extra_routes: Sequence[Any] = (),
                      f"{decider.guideline_version}) as a service: determinations, minimal "
                      "explanations, what is missing, every decision recorded."),
         tags=[Tag(name="decisions"), Tag(name="guideline"), Tag(name="cds-hooks"),
-              Tag(name="health")],
+              Tag(name="fhir"), Tag(name="health")],
         # The interactive page at /docs; the document itself at /openapi.json
         # (rest.openapi_json), leaving / to the pages.
         path="/docs",

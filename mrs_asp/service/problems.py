@@ -17,6 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from ..cases import CaseError
+from .store import StoreError
 
 __all__ = ["PROBLEM_JSON", "Problem", "case_problem", "exception_handlers", "problem_body"]
 
@@ -127,5 +128,14 @@ def _on_crash(request: Request, exc: Exception) -> Response:
                                   instance=request.url.path))
 
 
+def _on_store_error(request: Request, exc: StoreError) -> Response:
+    # No answer goes out unrecorded: the client may retry.
+    _log.error("%s %s: %s", request.method, request.url.path, exc)
+    return _response(problem_body(503, "Service Unavailable",
+                                  "the decision log cannot be written; nothing was answered",
+                                  instance=request.url.path), {"Retry-After": "5"})
+
+
 def exception_handlers() -> dict:
-    return {Problem: _on_problem, HTTPException: _on_http_exception, Exception: _on_crash}
+    return {Problem: _on_problem, HTTPException: _on_http_exception,
+            StoreError: _on_store_error, Exception: _on_crash}

@@ -44,33 +44,46 @@ def _empty_body(what: str) -> Problem:
                    type=BAD_JSON, pointer="")
 
 
-def parse_body_case(body: bytes) -> LoadedCase:
-    """One case from a request body; a :class:`Problem` with the CLI's words if bad."""
-    if not body.strip():
-        raise _empty_body("a JSON object")
-    try:
-        return parse_case(body, "body")
-    except CaseError as err:
-        raise case_problem(err) from None
-
-
 MissingParam = Annotated[bool, Parameter(
     description="false: skip computing what is missing for a denied case.")]
 
 
 @post("/v1/decisions", status_code=201, tags=["decisions"], summary="Decide one case",
       description="Decides one case (SPEC section 1) and answers with the SPEC section 5 "
-                  "answer. The decision is recorded before the answer is sent; `Location` "
-                  "names the record.",
+                  "answer (201). The decision is recorded before the answer is sent; "
+                  "`Location` names the record. A FHIR input instead (FHIR.md F2: a PAS "
+                  "request Bundle or a CDS Hooks order request) is answered 200 with one "
+                  "item per requested service, as in a batch, the evidence pointing into "
+                  "the FHIR input.",
       operation_class=documented(
-          body={JSON: ref("Case")}, body_text="One case.",
-          responses={201: ("The answer (SPEC section 5)", {JSON: ref("Answer")})},
+          body={JSON: {"oneOf": [ref("Case"), {
+              "type": "object", "required": ["resourceType"],
+              "description": "A PAS request Bundle"}, {
+              "type": "object", "required": ["hook", "hookInstance", "context"],
+              "description": "A CDS Hooks order-sign / order-select request"}]}},
+          body_text="One case, or one FHIR input.",
+          responses={201: ("The answer (SPEC section 5)", {JSON: ref("Answer")}),
+                     200: ("For a FHIR input: one item per requested service",
+                           {JSON: {"type": "array", "items": ref("BatchItem")}})},
           problems=(400, 413, 422)))
 async def post_decision(request: Request, missing: MissingParam = True) -> Response:
     body = await request.body()
-    loaded = parse_body_case(body)
-    [decided] = _decider(request).decide_and_record(
-        "/v1/decisions", "case", [(body, loaded.case)], missing=missing)
+    if not body.strip():
+        raise _empty_body("a JSON object")
+    try:
+        loaded = parse_case(body, "body")
+    except CaseError as err:
+        from .fhir_api import read_fhir
+        cases = read_fhir(body)  # a FHIR input (FHIR.md F2) rather than a case?
+        if cases is None:
+            raise case_problem(err) from None
+        decided = await _decider(request).decide_and_record(
+            "/v1/decisions", cases[0].fhir_kind if cases else "fhir",
+            [(body, c) for c in cases], missing=missing)
+        return _json([{"decision": d.decision_id, "answer": d.answer.to_json()}
+                      for d in decided])
+    [decided] = await _decider(request).decide_and_record(
+        "/v1/decisions", "case", [(body, loaded)], missing=missing)
     return _json(decided.answer.to_json(), 201,
                  {"Location": f"/v1/decisions/{decided.decision_id}"})
 
@@ -131,8 +144,8 @@ async def post_batch(request: Request, missing: MissingParam = True) -> Response
             continue
         seen[loaded.case.id] = here
         good.append((index, text, loaded))
-    decided = _decider(request).decide_and_record(
-        "/v1/decisions:batch", "case", [(text, loaded.case) for _, text, loaded in good],
+    decided = await _decider(request).decide_and_record(
+        "/v1/decisions:batch", "case", [(text, loaded) for _, text, loaded in good],
         missing=missing)
     for (index, _, _), d in zip(good, decided):
         out[index] = {"decision": d.decision_id, "answer": d.answer.to_json()}
