@@ -24,8 +24,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fhir_builders import case_as_resources
-
 ROOT = Path(__file__).parents[1]
 CASES = ROOT / "cases"
 OUT = ROOT / "test-output" / "browser"
@@ -159,22 +157,22 @@ def test_tick_a_missing_alternative_and_see_it_approved(page, server) -> None:
     assert "Denied" in page.locator("#determination").inner_text()
 
 
-def test_upload_a_pas_bundle_and_see_evidence_in_the_fhir_view(page, tmp_path) -> None:
-    case = json.loads((CASES / "45-pacemaker-conditional-approved.json").read_text())
-    bundle = tmp_path / "pas-bundle.json"
-    bundle.write_text(json.dumps(case_as_resources(case, identifier="PA-45"), indent=1))
+def test_upload_a_pas_bundle_and_see_evidence_in_the_fhir_view(page) -> None:
+    bundle = CASES / "fhir" / "11-pas-pacemaker-conditional-approved.json"
     page.goto("/")
     page.set_input_files("#upload", str(bundle))
-    page.locator("#determination").wait_for()
-    page.wait_for_function("document.querySelector('#view-h').textContent.includes('FHIR')")
+    from playwright.sync_api import expect
+    expect(page.locator("#view-h")).to_contain_text("FHIR input")
     assert "Approved" in page.locator("#determination").inner_text()
+    assert status_of(page, "incompatible_device") == "blocked"
     page.locator('.node[data-id="incompatible_device"] > .node-head').click()
     highlighted = page.locator("#view .hl")
-    assert highlighted.count() >= 1
-    pointer = highlighted.first.get_attribute("data-ptr")
-    assert pointer.startswith("/entry/"), pointer  # a pointer into the Bundle as given
-    assert "Device" in page.locator("#view").inner_text()
-    shot(page, "reviewer-pas-bundle", full_page=False)
+    assert highlighted.count() == 1
+    # A pointer into the Bundle as given: the Device's MR-safety code.
+    assert highlighted.first.get_attribute("data-ptr") == "/entry/8/resource/safety/0"
+    assert "C106046" in highlighted.first.inner_text()
+    assert "/entry/8/resource/safety/0" in page.locator("#view-note").inner_text()
+    shot(page, "reviewer-pas-bundle", docs="reviewer-fhir.png", full_page=False)
 
 
 def test_author_page_witness_opens_in_the_reviewers_page(page) -> None:

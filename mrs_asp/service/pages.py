@@ -403,7 +403,8 @@ async def post_what_if(request: Request) -> Response:
         loaded = parse_case(json.dumps(patched), "body")
     except CaseError as err:
         raise case_problem(err, prefix="/case" if where == "/case" else "") from None
-    [answer] = request.app.state.decider.answers([loaded.case], missing=True)
+    # In the decider's turn, as every decision: the engine is not shared between threads.
+    [answer] = await request.app.state.decider._decided([loaded.case], True)
     return _json({"case": patched, "answer": answer.to_json()})
 
 

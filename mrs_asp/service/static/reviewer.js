@@ -218,7 +218,7 @@ function renderTree(answer) {
 function describePointer(pointer) {
   const value = resolve(viewDocument(), pointer);
   if (value === undefined) return "";
-  const text = typeof value === "object" ? JSON.stringify(value) : JSON.stringify(value);
+  const text = value && value.resourceType ? `${value.resourceType}/${value.id || ""}` : JSON.stringify(value);
   return el("span", { class: "ev-value", text: text.length > 90 ? text.slice(0, 87) + "…" : text });
 }
 
