@@ -1,8 +1,8 @@
 """The answer for one case (SPEC section 5) and how it is computed.
 
 ``decide`` is the library's front door: cases in, answers out. It grounds the
-knowledge base once per batch of cases, and asks what is missing only for the
-denied ones.
+knowledge base once per batch of cases (a single case goes to the warm engine,
+mrs_asp/warm.py), and asks what is missing only for the denied ones.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Callable
 from pathlib import Path
+
+from clingo import Symbol
 
 from .abduce import MAX_ALTERNATIVES, Abduction, Ways, filled, why_nothing_is_missing
 from .cases import Case, LoadedCase
-from .engine import Engine
+from .engine import Atoms, Engine
 from .explain import build_explanation
 from .kb import KnowledgeBase, default_kb_dir
 
@@ -72,52 +75,79 @@ def engine_for(kb: str | Path | None = None) -> Engine:
 
 
 def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
-           missing: bool = True, max_alternatives: int | None = MAX_ALTERNATIVES
-           ) -> list[Answer]:
+           missing: bool = True, max_alternatives: int | None = MAX_ALTERNATIVES,
+           warm: bool = True) -> list[Answer]:
     """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
 
     ``missing`` lists at most ``max_alternatives`` alternatives, the smallest
     (``None`` or 0: all of them); a cut answer says how many exist.
+
+    A single case is decided by the process's warm engine (mrs_asp/warm.py):
+    the knowledge base stays grounded between calls, and the first call
+    builds it (a tenth of a second). ``warm=False`` grounds a single case on
+    its own instead, which is cheaper for a process that decides once (the
+    command line). Several cases are grounded together, once per batch.
     """
-    engine = engine_for(kb)
-    knowledge = engine.kb
     plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
+    if warm and len(plain) == 1:
+        from .warm import warm_engine_for
+        return [warm_engine_for(kb).decide(plain[0], missing, max_alternatives)]
+    return _batch_answers(plain, engine_for(kb), missing, max_alternatives)
+
+
+def _answer_of(case: Case, atoms: Atoms, knowledge: KnowledgeBase) -> Answer:
+    """The answer, but for what is missing, from what the KB derived for the case."""
     criteria = knowledge.criteria
-    rank = {cid: c.rank for cid, c in criteria.items()}
-    answers: list[Answer] = []
+    lists: dict[str, list[str]] = {"applicability": [], "indication": [],
+                                   "non_indication": [], "advisory": []}
+    for cid in sorted(atoms.reported, key=lambda c: criteria[c].rank):
+        lists[criteria[cid].kind].append(cid)
+    return Answer(
+        id=case.id,
+        determination=atoms.determination,
+        criteria=lists["applicability"] + lists["indication"],
+        non_indications=lists["non_indication"],
+        advisories=lists["advisory"],
+        explanation=build_explanation(atoms, knowledge),
+    )
+
+
+def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Sequence[Atoms],
+                  found: Sequence[list[tuple[list[Symbol], list[str]]]],
+                  knowledge: KnowledgeBase, max_alternatives: int | None,
+                  reported: Callable[[list[Case]], list[set[str]]]) -> None:
+    """Fill in what is missing for denied cases, from the abduction's alternatives.
+
+    ``reported(cases)`` decides filled cases (the criteria that hold in each):
+    the effect of each part of an alternative needs the criteria of the case
+    with that part documented; all such cases are asked for at once.
+    """
+    works = [Abduction(alts, case, max_alternatives) for alts, case in zip(found, cases)]
+    asks = [(work, filling) for work in works for filling in work.variants()]
+    if asks:
+        for (work, filling), seen in zip(asks, reported([filled(work.case, filling)
+                                                         for work, filling in asks])):
+            work.learn(filling, seen)
+    for answer, atoms, work in zip(answers, evaluated, works):
+        answer.missing, answer.required, answer.ways = work.finish(set(atoms.reported),
+                                                                   knowledge)
+        if work.total > len(answer.missing):
+            answer.missing_total = work.total
+        if not answer.missing:
+            answer.why_nothing_missing = why_nothing_is_missing(
+                atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+
+
+def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
+                   max_alternatives: int | None = MAX_ALTERNATIVES) -> list[Answer]:
+    """Answers for cases grounded together, a batch at a time (mrs_asp/engine.py)."""
+    knowledge = engine.kb
     evaluated = engine.evaluate(plain, why=missing)
-    for case, atoms in zip(plain, evaluated):
-        lists: dict[str, list[str]] = {"applicability": [], "indication": [],
-                                       "non_indication": [], "advisory": []}
-        for cid in sorted(atoms.reported, key=rank.__getitem__):
-            lists[criteria[cid].kind].append(cid)
-        answers.append(Answer(
-            id=case.id,
-            determination=atoms.determination,
-            criteria=lists["applicability"] + lists["indication"],
-            non_indications=lists["non_indication"],
-            advisories=lists["advisory"],
-            explanation=build_explanation(atoms, knowledge),
-        ))
+    answers = [_answer_of(case, atoms, knowledge) for case, atoms in zip(plain, evaluated)]
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
-        found = engine.abduce([plain[i] for i in denied])
-        works = [Abduction(alts, plain[i], max_alternatives) for i, alts in zip(denied, found)]
-        # The effect of each part of an alternative needs the criteria of the case
-        # with that part documented: all such cases of the batch, in one grounding.
-        asks = [(work, filling) for work in works for filling in work.variants()]
-        if asks:
-            seen = engine.evaluate([filled(work.case, filling) for work, filling in asks],
-                                   why=False)
-            for (work, filling), atoms in zip(asks, seen):
-                work.learn(filling, set(atoms.reported))
-        for i, work in zip(denied, works):
-            answer, atoms = answers[i], evaluated[i]
-            answer.missing, answer.required, answer.ways = work.finish(set(atoms.reported),
-                                                                       knowledge)
-            if work.total > len(answer.missing):
-                answer.missing_total = work.total
-            if not answer.missing:
-                answer.why_nothing_missing = why_nothing_is_missing(
-                    atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+        cases = [plain[i] for i in denied]
+        _with_missing([answers[i] for i in denied], cases, [evaluated[i] for i in denied],
+                      engine.abduce(cases), knowledge, max_alternatives,
+                      lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)])
     return answers

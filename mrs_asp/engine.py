@@ -20,12 +20,13 @@ from .cases import Case
 from .facts import CaseFeed, feed_statements
 from .kb import KnowledgeBase
 
-__all__ = ["Atoms", "Engine", "EVALUATE_BATCH", "ABDUCE_BATCH"]
+__all__ = ["ABDUCE_BATCH", "ABDUCTION_OPTIONS", "Atoms", "Engine", "EVALUATE_BATCH", "read_alternative",
+           "read_atoms"]
 
 EVALUATE_BATCH = 2000
 ABDUCE_BATCH = 25
 
-_ABDUCTION_OPTIONS = ["--heuristic=Domain", "--enum-mode=domRec", "--models=0"]
+ABDUCTION_OPTIONS = ["--heuristic=Domain", "--enum-mode=domRec", "--models=0"]
 
 
 @dataclass(slots=True)
@@ -73,6 +74,43 @@ def atom_texts(symbols: Sequence[Symbol]) -> list[str]:
     return texts
 
 
+def read_atoms(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
+    """Sort the shown atoms of a model into ``result[n]`` for case number n."""
+    # Each atom as text, split by hand: several times faster than walking
+    # each Symbol's name and arguments through the C API. The shown atoms
+    # are flat but for the last argument of cites/3 and beyond_filling/3.
+    for text in atom_texts(symbols):
+        name, _, rest = text.partition("(")
+        number, _, rest = rest[:-1].partition(",")
+        atoms = result[int(number)]
+        if name == "reported":
+            atoms.reported.append(rest)
+        elif name == "explained":
+            atoms.nodes.append(tuple(rest.split(",")))
+        elif name == "cites":
+            node, _, term = rest.partition(",")
+            atoms.cites.append((node, pointer_of(term)))
+        elif name == "determination":
+            atoms.determination = rest
+        elif name == "beyond_filling":
+            node, _, term = rest.partition(",")
+            atoms.beyond_filling.append((node, pointer_of(term)))
+        elif name == "unreachable":
+            atoms.unreachable = True
+
+
+def read_alternative(model: clingo.Model) -> tuple[list[Symbol], list[str]]:
+    """One alternative of what is missing: (fill terms, criteria reported once filled)."""
+    fills: list[Symbol] = []
+    achieved: list[str] = []
+    for s in model.symbols(shown=True):
+        if s.name == "fill":
+            fills.append(s.arguments[1])
+        elif s.name == "achieved":
+            achieved.append(s.arguments[1].name)
+    return fills, achieved
+
+
 def _feed(ctl: clingo.Control, cases: Sequence[Case]) -> CaseFeed:
     """Add case_feed.lp to ``ctl``; the returned feed is the context to ground it with."""
     with ast.ProgramBuilder(ctl) as builder:
@@ -115,27 +153,7 @@ class Engine:
             if model is None:  # cannot happen with a stratified KB; say so if it does
                 raise RuntimeError("the knowledge base has no answer set for this batch")
             symbols = model.symbols(shown=True)
-        # Each atom as text, split by hand: several times faster than walking
-        # each Symbol's name and arguments through the C API. The shown atoms
-        # are flat but for the last argument of cites/3 and beyond_filling/3.
-        for text in atom_texts(symbols):
-            name, _, rest = text.partition("(")
-            number, _, rest = rest[:-1].partition(",")
-            atoms = result[int(number)]
-            if name == "reported":
-                atoms.reported.append(rest)
-            elif name == "explained":
-                atoms.nodes.append(tuple(rest.split(",")))
-            elif name == "cites":
-                node, _, term = rest.partition(",")
-                atoms.cites.append((node, pointer_of(term)))
-            elif name == "determination":
-                atoms.determination = rest
-            elif name == "beyond_filling":
-                node, _, term = rest.partition(",")
-                atoms.beyond_filling.append((node, pointer_of(term)))
-            elif name == "unreachable":
-                atoms.unreachable = True
+        read_atoms(symbols, result)
         return result
 
     # -- abduction --------------------------------------------------------------
@@ -150,7 +168,7 @@ class Engine:
         return out
 
     def _abduce_batch(self, cases: Sequence[Case]):
-        ctl = self.kb.control("abduce", _ABDUCTION_OPTIONS)
+        ctl = self.kb.control("abduce", ABDUCTION_OPTIONS)
         feed = _feed(ctl, cases)
         switches = [Function("abduce", [Number(n)]) for n in range(len(cases))]
         with ctl.backend() as backend:
@@ -161,18 +179,7 @@ class Engine:
         for switch in switches:
             ctl.assign_external(switch, True)
             alternatives: list[tuple[list[Symbol], list[str]]] = []
-
-            def on_model(model: clingo.Model) -> None:
-                fills: list[Symbol] = []
-                achieved: list[str] = []
-                for s in model.symbols(shown=True):
-                    if s.name == "fill":
-                        fills.append(s.arguments[1])
-                    elif s.name == "achieved":
-                        achieved.append(s.arguments[1].name)
-                alternatives.append((fills, achieved))
-
-            ctl.solve(on_model=on_model)
+            ctl.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
             ctl.assign_external(switch, False)
             result.append(alternatives)
         return result

@@ -29,7 +29,7 @@ import functools
 from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 
-from clingo import Function, Number, String, Symbol, ast
+from clingo import Function, Number, String, Symbol, SymbolType, ast
 
 from . import vocabulary
 from .cases import Case, day_number
@@ -156,6 +156,20 @@ class CaseFeed:
                 out.extend(Function(name, [number, *arguments]) for number in numbers)
         for name, rows in self._rows.items():
             out.extend(Function(name, row.arguments) for row in rows)
+        return out
+
+    def plain_facts(self) -> list[tuple[str, tuple]]:
+        """Every fact as ``(predicate, arguments)``, the case number dropped and
+        the arguments as the case states them (``("finding", ("glioma", True))``,
+        ``("imaging", (0, "MRI", "brain", 739000))``): for the warm engine,
+        which has no case numbers (mrs_asp/warm.py)."""
+        out: list[tuple[str, tuple]] = []
+        for name, groups in self._groups.items():
+            out.extend((name, key) for key in groups)
+        for name, rows in self._rows.items():
+            for row in rows:
+                out.append((name, tuple(a.number if a.type == SymbolType.Number else a.name
+                                        for a in row.arguments[1:])))
         return out
 
     # -- building ---------------------------------------------------------------------

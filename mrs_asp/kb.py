@@ -132,8 +132,9 @@ def _has_anonymous(literal: ast.AST) -> bool:
             and literal.atom.ast_type == ast.ASTType.SymbolicAtom)
 
 
-# What the engine reads of the KB itself: each criterion's words, the tree.
-_TABLES = ("criterion(", "node(", "part(")
+# What the engine reads of the KB itself: each criterion's words, the tree,
+# the windows of days (window/3).
+_TABLES = ("criterion(", "node(", "part(", "window(")
 
 
 @dataclass
@@ -210,7 +211,8 @@ class KnowledgeBase:
         return ctl
 
     @cached_property
-    def _tables(self) -> tuple[dict[str, Criterion], dict[str, str], dict[str, list[str]]]:
+    def _tables(self) -> tuple[dict[str, Criterion], dict[str, str], dict[str, list[str]],
+                               list[tuple[int, int | None]]]:
         # The KB states criterion/3, node/2 and part/3 as facts: grounding just
         # those statements is enough (and ten times quicker than the whole KB);
         # should one be derived by a rule, the whole KB is grounded instead.
@@ -224,6 +226,7 @@ class KnowledgeBase:
         raw: list[tuple[str, str, str]] = []
         nodes: dict[str, str] = {}
         parts: dict[str, list[tuple[int, str]]] = {}
+        windows: set[tuple[int, int | None]] = set()
         for atom in ctl.symbolic_atoms:
             s = atom.symbol
             if s.name == "criterion" and len(s.arguments) == 3:
@@ -233,6 +236,15 @@ class KnowledgeBase:
             elif s.name == "part" and len(s.arguments) == 3:
                 parts.setdefault(str(s.arguments[0]), []).append(
                     (s.arguments[1].number, str(s.arguments[2])))
+            elif s.name == "window" and len(s.arguments) == 3:
+                start, end = s.arguments[1], s.arguments[2]
+                if start.type != clingo.SymbolType.Number or end.type not in (
+                        clingo.SymbolType.Number, clingo.SymbolType.Supremum):
+                    raise KnowledgeBaseError(
+                        f"{self.directory}: {s}: a window is window(Name, FromDay, ToDay), "
+                        f"ToDay a number or #sup")
+                windows.add((start.number, end.number
+                             if end.type == clingo.SymbolType.Number else None))
         children = {n: [c for _, c in sorted(ps)] for n, ps in parts.items()}
         # Reading order: applies, the indication tree depth-first, then the rest by kind.
         order: list[str] = []
@@ -256,7 +268,7 @@ class KnowledgeBase:
         rank = {cid: i for i, cid in enumerate(order)}
         criteria = {cid: Criterion(cid, kind, text, rank.get(cid, len(rank)))
                     for cid, kind, text in raw}
-        return criteria, nodes, children
+        return criteria, nodes, children, sorted(windows, key=lambda w: (w[0], w[1] is None, w[1]))
 
     @property
     def criteria(self) -> dict[str, Criterion]:
@@ -272,6 +284,16 @@ class KnowledgeBase:
     def parts(self) -> dict[str, list[str]]:
         """Parts of each inner node, in the guideline's order."""
         return self._tables[2]
+
+    @property
+    def windows(self) -> list[tuple[int, int | None]]:
+        """The windows of days before the request the rules compare study ages
+        with (``window(Name, From, To)``): (From, To), To None for ``#sup``."""
+        return self._tables[3]
+
+    def statement_texts(self) -> list[str]:
+        """The text of every statement of the layer files, in reading order."""
+        return [text for _, _, text in self._parsed]
 
     def ids(self, kind: str) -> list[str]:
         return sorted((c.id for c in self.criteria.values() if c.kind == kind),

@@ -36,7 +36,10 @@ def default_jobs() -> int:
 def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
                   fmt: str, show_case: bool = False,
                   max_alternatives: int | None = MAX_ALTERNATIVES) -> str:
-    answers = decide(batch, kb=kb, missing=missing, max_alternatives=max_alternatives)
+    # warm=False: a command-line process decides its input once, and a lone
+    # case grounded on its own costs less than building the warm engine.
+    answers = decide(batch, kb=kb, missing=missing, max_alternatives=max_alternatives,
+                     warm=False)
     # A case derived from FHIR answers in the FHIR input's terms (mrs_asp.fhir).
     answers = [loaded.cite(answer) if hasattr(loaded, "cite") else answer
                for loaded, answer in zip(batch, answers)]

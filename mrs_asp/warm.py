@@ -1,0 +1,418 @@
+"""The warm engine: one generic grounding per process, kept, and each case
+decided on it by assumptions (its input atoms set true or false).
+
+A batch grounding (mrs_asp/engine.py) builds a new ``Control``, replays the
+knowledge base and grounds it for the cases at hand: about 8 ms for a single
+case, every time. The warm engine grounds the knowledge base once for a
+*generic* case (case number 0) whose input atoms (kb/00_case_facts.lp) are
+all external: every finding with every value, every study slot with every
+modality, region and age, and so on. Deciding a case is then one solve call
+with exactly that case's input atoms true and every other one false. The knowledge base is stratified, so the solver only propagates:
+there is one answer set, the same one a batch grounding of the case has.
+What is missing is asked of a second generic grounding, the abduction layer
+with ``abduce(0)`` true, on the same inputs.
+
+The generic domain is bounded, so some cases lie beyond it and are decided by
+the batch path instead (the answer is the same, only slower):
+
+- more studies, implants or foreign bodies than :class:`Slots` allows;
+- (nothing else today: every other input field is an enumeration, a boolean,
+  a date or the CPT code, all covered below).
+
+How a case's values map onto the generic ones, and why the answer does not
+change:
+
+- dates: the rules read a study's date only as its days before the request,
+  compared with the windows the knowledge base declares (``window/3``,
+  kb/10_concepts.lp). The ends of the windows cut the days into spans in
+  which every rule answers alike; the generic case has one study age per
+  span, and a study takes the age of the span its days fall in. The bounds
+  are read from kb/, so a bound changed there changes both the rules and the
+  spans.
+- the CPT code: the rules compare it with the codes they name
+  (``request_cpt(Case, "76390")``); any other code stands for all the others.
+- everything else keeps its own value.
+
+Usage, for a long-running process such as ``mrs-asp serve``::
+
+    from mrs_asp.warm import warm_engine_for
+    engine = warm_engine_for()          # the shipped kb/; built once per process
+    answer = engine.decide(case)        # an Answer, what is missing included
+
+``engine.decide`` gives byte-identical answers to :func:`mrs_asp.decide`
+(tests/test_warm.py proves it on the case library and on generated cases).
+One ``WarmEngine`` is not thread-safe: a threaded server keeps one per thread
+or serialises the calls (a decision takes well under a millisecond).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+from pathlib import Path
+
+import clingo
+from clingo import Function, Number, String, Symbol, TruthValue, ast
+
+from .abduce import MAX_ALTERNATIVES
+from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
+from . import vocabulary
+from .cases import Case, LoadedCase, day_number
+from .engine import ABDUCTION_OPTIONS, Atoms, Engine, read_alternative, read_atoms
+from .facts import CaseFeed, vocabulary_statements
+from .kb import KnowledgeBase
+
+__all__ = ["Slots", "WarmEngine", "warm_engine_for"]
+
+
+@dataclass(frozen=True)
+class Slots:
+    """How many entries of each repeating group the generic case has room for."""
+
+    imaging: int = 6
+    implants: int = 4
+    foreign_bodies: int = 3
+    other: int = 3  # a repeating group the vocabulary adds later
+
+    def of(self, group: str) -> int:
+        return getattr(self, group, self.other)
+
+
+#: The request date of the generic case, as a day number (any number does:
+#: only differences of days are read).
+_REQUEST_DAY = 1_000_000
+
+_OTHER_CPT = ""  # stands for every code the KB does not name (a case's cpt is never empty)
+_BOOLS = ("true", "false")
+
+
+def window_ages(windows: list[tuple[int, int | None]]) -> list[int]:
+    """One age (days before the request) per span of days the windows cut the
+    line into: the first day of each span, and the day before the first."""
+    cuts = sorted({b for start, end in windows
+                   for b in (start, None if end is None else end + 1) if b is not None})
+    return [cuts[0] - 1, *cuts] if cuts else [0]
+
+
+def _age_of(days: int, ages: list[int]) -> int:
+    """The generic age standing for ``days``: that of its span."""
+    chosen = ages[0]
+    for age in ages[1:]:
+        if age <= days:
+            chosen = age
+        else:
+            break
+    return chosen
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_CPT_IN_RULES = re.compile(r'request_cpt\(\s*\w+\s*,\s*("(?:[^"\\]|\\.)*")\s*\)')
+
+
+def _constants_named(texts: list[str]) -> set[str]:
+    """The constants the rules name (outside strings): 'mri', 'pacemaker', ..."""
+    return {word for text in texts if not text.startswith("%")  # comments are statements too
+            for word in re.findall(r"(?<![\w'])[a-z][\w']*", _STRING.sub("", text))}
+
+
+class _Values:
+    """How the values of one enumerated field map onto the generic ones.
+
+    The values the KB names keep their own; the others act alike in every
+    rule (which can only compare them for equality with the named ones), so
+    the first of them stands for all (XR and US are both "some other
+    modality" to the rules)."""
+
+    def __init__(self, values: tuple[str, ...], named: set[str]) -> None:
+        constants = [vocabulary.constant(v) for v in values]
+        kept = [v for v in constants if v in named]
+        unnamed = [v for v in constants if v not in named]
+        self.domain = kept + unnamed[:1]
+        self.of = {v: (v if v in named else unnamed[0]) for v in constants}
+
+
+def _plain(value) -> object:
+    """A value of a case as the KB's constant ('MRI' -> 'mri', True -> 'true'); numbers stay."""
+    return value if isinstance(value, int) and not isinstance(value, bool) \
+        else vocabulary.constant(value)
+
+
+class _Domain:
+    """The generic case's input atoms, derived from the vocabulary
+    (mrs_asp/vocabulary.py), and where a case's facts land among them.
+
+    Each input predicate's arguments (as mrs_asp/facts.py makes them): an
+    entry's index for a repeating group (up to its slots), the field's name
+    for a keyed fact, and then each field's value: both booleans, the values
+    of an enumeration (see :class:`_Values`), the generic ages for a date
+    (the request's own date is the generic case's fact), and for a string
+    the strings the rules name, plus one that stands for all others.
+    """
+
+    def __init__(self, slots: Slots, ages: list[int], texts: list[str]) -> None:
+        named = _constants_named(texts)
+        strings = {m.group(1)[1:-1] for text in texts for m in _CPT_IN_RULES.finditer(text)}
+        self.ages = ages
+        request_fields = {f.values: f.name for f in vocabulary.fields("request")
+                          if f.type == "enum"}
+        #: per input predicate: its fields and, per field, (domain, value -> generic value)
+        self.plans: dict[str, tuple] = {}
+        self.inputs: list[Symbol] = []
+        self.index: dict[tuple, int] = {}
+        for predicate in dict.fromkeys(f.fact for f in vocabulary.fields(facts_only=True)):
+            members = vocabulary.fields_of_fact(predicate)
+            first = members[0]
+            if first.link_id == "request.date":
+                continue  # request_day: a fact of the generic case
+            repeats = vocabulary.GROUPS[first.group].repeats
+            entries = [tuple(range(slots.of(first.group)))] if repeats else []
+            mapped = {}
+            for f in members:
+                if f.type == "boolean":
+                    mapped[f.name] = (_BOOLS, None)
+                elif f.type == "date":
+                    mapped[f.name] = (ages, "age")
+                elif f.type == "string":
+                    mapped[f.name] = ((*sorted(strings), _OTHER_CPT), "string")
+                elif f.type == "enum":
+                    values = _Values(f.values, named)
+                    shared = request_fields.get(f.values)
+                    if shared is not None and not any(v in named for v in values.of):
+                        # compared with the request's own value only: the
+                        # requested value and another one stand for all
+                        requested, another = (vocabulary.constant(v) for v in f.values[:2])
+                        domain = ((requested,) if f.group == "request"
+                                  else (requested, another))
+                        mapped[f.name] = (domain, ("request", shared, requested, another))
+                    else:
+                        mapped[f.name] = (tuple(values.domain), values.of)
+                else:
+                    raise ValueError(f"the warm engine cannot range over {f.link_id} ({f.type})")
+            if first.keyed:
+                combos = [(*e, f.name, v) for f in members
+                          for e in product(*entries) for v in mapped[f.name][0]]
+            else:
+                combos = [(*e, *values) for e in product(*entries)
+                          for values in product(*(mapped[f.name][0] for f in members))]
+            self.plans[predicate] = (len(entries), first.keyed, members, mapped)
+            for key in combos:
+                self.index[(predicate, key)] = len(self.inputs)
+                self.inputs.append(Function(predicate, [Number(0), *(
+                    self._symbol(mapped, members, first.keyed, len(entries), i, v)
+                    for i, v in enumerate(key))]))
+
+    @staticmethod
+    def _symbol(mapped, members, keyed: bool, entries: int, i: int, value) -> Symbol:
+        if i < entries:
+            return Number(value)
+        if keyed:  # the field's name, then a boolean's or an enumeration's constant
+            return Function(value)
+        how = mapped[members[i - entries].name][1]
+        if how == "age":
+            return Number(_REQUEST_DAY - value)
+        if how == "string":
+            return String(value)
+        return Function(value)
+
+    def positions(self, case: Case) -> list[int] | None:
+        """The positions of the case's facts among the inputs; None when one has no place."""
+        request = case.request
+        request_day = day_number(request.date)
+        index, plans = self.index, self.plans
+        out: list[int] = []
+        for name, key in CaseFeed([case]).plain_facts():
+            plan = plans.get(name)
+            if plan is None:
+                continue  # case/1 and request_day/2: facts of the generic case
+            entries, keyed, members, mapped = plan
+            if keyed:
+                field_name = key[entries]
+                how = mapped[field_name][1]
+                value = _plain(key[entries + 1])
+                generic = (*key[:entries], field_name, how[value] if isinstance(how, dict) else value)
+            else:
+                generic = list(key[:entries])
+                for f, value in zip(members, key[entries:]):
+                    how = mapped[f.name][1]
+                    if how is None:
+                        generic.append(_plain(value))
+                    elif how == "age":
+                        generic.append(_age_of(request_day - value, self.ages))
+                    elif how == "string":
+                        generic.append(value if value in mapped[f.name][0] else _OTHER_CPT)
+                    elif isinstance(how, dict):
+                        generic.append(how[_plain(value)])
+                    else:  # compared with the request's value
+                        _, shared, requested, another = how
+                        own = vocabulary.constant(getattr(request, shared))
+                        generic.append(requested if _plain(value) == own else another)
+                generic = tuple(generic)
+            position = index.get((name, generic))
+            if position is None:
+                return None
+            out.append(position)
+        return out
+
+
+class _Heuristics(clingo.Observer):
+    """Records the grounding's conditional #heuristic directives."""
+
+    def __init__(self) -> None:
+        self.conditional: list[tuple[int, clingo.HeuristicType, int, int]] = []
+
+    def heuristic(self, atom, type, bias, priority, condition) -> None:  # noqa: A002
+        if condition:
+            self.conditional.append((atom, type, bias, priority))
+
+
+class _Generic:
+    """One grounding of a KB mode for the generic case, its inputs external."""
+
+    def __init__(self, kb: KnowledgeBase, mode: str, inputs: list[Symbol],
+                 facts: list[Symbol], options: list[str] | None = None) -> None:
+        self.control = ctl = kb.control(mode, options)
+        # Stated as statements built from symbols (the vocabulary's, never a
+        # case's): `#external` for each input, a fact for each fact.
+        where = ast.Location(ast.Position("<generic>", 1, 1), ast.Position("<generic>", 1, 1))
+
+        def atom(symbol: Symbol) -> ast.AST:
+            return ast.SymbolicAtom(ast.SymbolicTerm(where, symbol))
+
+        with ast.ProgramBuilder(ctl) as builder:
+            for statement in vocabulary_statements():  # what the KB reads of the vocabulary
+                builder.add(statement)
+            for fact in facts:
+                builder.add(ast.Rule(where, ast.Literal(where, ast.Sign.NoSign, atom(fact)), []))
+            for symbol in inputs:
+                builder.add(ast.External(where, atom(symbol), [],
+                                         ast.SymbolicTerm(where, Function("false"))))
+        heuristics = _Heuristics()
+        ctl.register_observer(heuristics)
+        ctl.ground([("base", [])])
+        if heuristics.conditional:
+            # A batch grounding knows each case's facts, so the conditions of
+            # the KB's #heuristic directives (fillable/2) are facts there and
+            # the directives unconditional; here the conditions hang on the
+            # inputs, and clasp's domRec enumeration takes no conditional
+            # modifier into account. Each is stated again without its
+            # condition: an atom whose condition fails cannot be true anyway
+            # (fill/2 is chosen only where fillable/2 holds), so the
+            # subset-minimal models are the same (tests/test_warm.py).
+            with ctl.backend() as backend:
+                for atom, kind, bias, priority in heuristics.conditional:
+                    backend.add_heuristic(atom, kind, bias, priority, [])
+        atoms = ctl.symbolic_atoms
+        #: the program literal of each input atom, in the order of ``inputs``
+        self.literals = [atoms[symbol].literal for symbol in inputs]
+        self._true: set[int] = set()  # the inputs now assigned true
+
+    def set_case(self, true: list[int]) -> None:
+        """Make the inputs at positions ``true`` true and every other one false.
+
+        The inputs are externals, false by default; only the difference from
+        the case before is assigned (a few calls rather than one value for
+        each of the ~1,000 inputs in every solve call's assumptions).
+        """
+        wanted = set(true)
+        assign, literals = self.control.assign_external, self.literals
+        for position in self._true - wanted:
+            assign(literals[position], False)
+        for position in wanted - self._true:
+            assign(literals[position], True)
+        self._true = wanted
+
+
+class WarmEngine:
+    """Decides single cases on groundings kept for the life of the process.
+
+    ``decide(case, missing=True) -> Answer`` is the whole API. Cases beyond
+    the generic domain (more list entries than :class:`Slots`) are decided by
+    the batch path, :func:`mrs_asp.decide`, with the same answer.
+    """
+
+    def __init__(self, kb: KnowledgeBase, slots: Slots = Slots()) -> None:
+        self.kb = kb
+        self.slots = slots
+        self.batch = Engine(kb)
+        texts = kb.statement_texts() + [str(s) for s in vocabulary_statements()]
+        self.ages = window_ages(kb.windows)
+        self.domain = domain = _Domain(slots, self.ages, texts)
+        inputs = domain.inputs
+        facts = [Function("case", [Number(0)]),
+                 Function("request_day", [Number(0), Number(_REQUEST_DAY)])]
+        self._evaluator = _Generic(kb, "evaluate", inputs, facts)
+        self._inputs, self._facts = inputs, facts
+        self._abducer: _Generic | None = None  # built when first asked what is missing
+        self._lock = threading.Lock()
+
+    # -- the API ----------------------------------------------------------------------
+    def decide(self, case: Case | LoadedCase, missing: bool = True,
+               max_alternatives: int | None = MAX_ALTERNATIVES) -> Answer:
+        """The answer for one case (SPEC section 5), as ``mrs_asp.decide([case])[0]``
+        gives it; ``missing=False`` skips what is missing, ``max_alternatives``
+        as for :func:`mrs_asp.decide`."""
+        plain = case.case if isinstance(case, LoadedCase) else case
+        true = self._true_inputs(plain)
+        if true is None:  # beyond the generic case: today's batch path
+            return _batch_answers([plain], self.batch, missing, max_alternatives)[0]
+        with self._lock:
+            atoms = self._evaluate(true)
+            answer = _answer_of(plain, atoms, self.kb)
+            if missing and answer.determination == "denied":
+                _with_missing([answer], [plain], [atoms], [self._abduce(true)], self.kb,
+                              max_alternatives, self._reported)
+        return answer
+
+    def beyond_slots(self, case: Case | LoadedCase) -> bool:
+        """Whether the case lies beyond the generic grounding (and goes to the batch path)."""
+        return self._true_inputs(case.case if isinstance(case, LoadedCase) else case) is None
+
+    # -- inside -----------------------------------------------------------------------
+    def _true_inputs(self, case: Case) -> list[int] | None:
+        return self.domain.positions(case)
+
+    def _reported(self, cases: list[Case]) -> list[set[str]]:
+        """The criteria that hold in each case (for the effects of what is missing)."""
+        out = []
+        for case in cases:
+            true = self._true_inputs(case)
+            atoms = (self._evaluate(true) if true is not None
+                     else self.batch.evaluate([case], why=False)[0])
+            out.append(set(atoms.reported))
+        return out
+
+    def _evaluate(self, true: list[int]) -> Atoms:
+        generic = self._evaluator
+        result = [Atoms()]
+        generic.set_case(true)
+        with generic.control.solve(yield_=True) as handle:
+            model = handle.model()
+            if model is None:  # cannot happen with a stratified KB; say so if it does
+                raise RuntimeError("the knowledge base has no answer set for this case")
+            read_atoms(model.symbols(shown=True), result)
+        return result[0]
+
+    def _abduce(self, true: list[int]) -> list[tuple[list[Symbol], list[str]]]:
+        if self._abducer is None:
+            self._abducer = _Generic(self.kb, "abduce", self._inputs,
+                                     [*self._facts, Function("abduce", [Number(0)])],
+                                     ABDUCTION_OPTIONS)
+        generic = self._abducer
+        alternatives: list[tuple[list[Symbol], list[str]]] = []
+        generic.set_case(true)
+        generic.control.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
+        return alternatives
+
+
+@lru_cache(maxsize=4)
+def _warm(directory: Path) -> WarmEngine:
+    return WarmEngine(engine_for(directory).kb)
+
+
+def warm_engine_for(kb: str | Path | None = None) -> WarmEngine:
+    """The process's warm engine for a knowledge-base directory (the shipped
+    kb/ by default), built on first use and kept."""
+    return _warm(engine_for(kb).kb.directory.resolve())
