@@ -13,11 +13,11 @@ from functools import lru_cache
 from collections.abc import Callable
 from pathlib import Path
 
-from clingo import Symbol
 
 from .abduce import MAX_ALTERNATIVES, Abduction, Ways, filled, why_nothing_is_missing
-from .cases import Case, LoadedCase
+from .cases import Case
 from .engine import Atoms, Engine
+from .loading import LoadedCase, checked_case
 from .explain import build_explanation
 from .kb import KnowledgeBase, default_kb_dir
 
@@ -74,7 +74,13 @@ def engine_for(kb: str | Path | None = None) -> Engine:
     return _engine(Path(kb).resolve() if kb is not None else default_kb_dir().resolve())
 
 
-def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
+def _valid(case: Case | LoadedCase | dict, number: int) -> Case:
+    if isinstance(case, LoadedCase):
+        return case.case if case._checked else checked_case(case.case, case.source)
+    return checked_case(case, f"(case {number})")
+
+
+def decide(cases: Iterable[Case | LoadedCase | dict], *, kb: str | Path | None = None,
            missing: bool = True, max_alternatives: int | None = MAX_ALTERNATIVES,
            warm: bool = True) -> list[Answer]:
     """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
@@ -87,8 +93,16 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
     builds it (a tenth of a second). ``warm=False`` grounds a single case on
     its own instead, which is cheaper for a process that decides once (the
     command line). Several cases are grounded together, once per batch.
+
+    A case is a :class:`LoadedCase` from the readers of :mod:`mrs_asp.loading`
+    (known valid), a :class:`Case` or a LoadedCase built by hand, or plain
+    JSON data (a dict); the last three are validated first, since a Case's
+    constructor checks nothing.  Any invalid case raises
+    :class:`~mrs_asp.case_errors.CaseError` (its ``errors`` list every error
+    of that case; the source is ``(case N)``, N counted from 0, or the
+    LoadedCase's) before anything is decided.
     """
-    plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
+    plain: Sequence[Case] = [_valid(c, i) for i, c in enumerate(cases)]
     if warm and len(plain) == 1:
         from .warm import warm_engine_for
         return [warm_engine_for(kb).decide(plain[0], missing, max_alternatives)]
@@ -113,14 +127,17 @@ def _answer_of(case: Case, atoms: Atoms, knowledge: KnowledgeBase) -> Answer:
 
 
 def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Sequence[Atoms],
-                  found: Sequence[list[tuple[list[Symbol], list[str]]]],
+                  found: Sequence[list[tuple[list[str], list[str]]]],
                   knowledge: KnowledgeBase, max_alternatives: int | None,
-                  reported: Callable[[list[Case]], list[set[str]]]) -> None:
+                  reported: Callable[[list[Case]], list[set[str]]],
+                  unlifted: Sequence[list[tuple[str, str]]]) -> None:
     """Fill in what is missing for denied cases, from the abduction's alternatives.
 
     ``reported(cases)`` decides filled cases (the criteria that hold in each):
     the effect of each part of an alternative needs the criteria of the case
     with that part documented; all such cases are asked for at once.
+    ``unlifted``: for each case without alternatives, the non-indications no
+    filling lifts with their triggers (Engine.abduce_why).
     """
     works = [Abduction(alts, case, max_alternatives) for alts, case in zip(found, cases)]
     asks = [(work, filling) for work in works for filling in work.variants()]
@@ -128,14 +145,15 @@ def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Seque
         for (work, filling), seen in zip(asks, reported([filled(work.case, filling)
                                                          for work, filling in asks])):
             work.learn(filling, seen)
-    for answer, atoms, work in zip(answers, evaluated, works):
+    for answer, atoms, work, kept in zip(answers, evaluated, works, unlifted):
         answer.missing, answer.required, answer.ways = work.finish(set(atoms.reported),
                                                                    knowledge)
         if work.total > len(answer.missing):
             answer.missing_total = work.total
         if not answer.missing:
             answer.why_nothing_missing = why_nothing_is_missing(
-                atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+                atoms.beyond_filling + kept, atoms.unreachable, answer.non_indications,
+                knowledge)
 
 
 def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
@@ -147,7 +165,9 @@ def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
         cases = [plain[i] for i in denied]
+        found = engine.abduce_why(cases)
         _with_missing([answers[i] for i in denied], cases, [evaluated[i] for i in denied],
-                      engine.abduce(cases), knowledge, max_alternatives,
-                      lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)])
+                      [alts for alts, _ in found], knowledge, max_alternatives,
+                      lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)],
+                      [unlifted for _, unlifted in found])
     return answers

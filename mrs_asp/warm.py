@@ -61,7 +61,7 @@ from .abduce import MAX_ALTERNATIVES
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
 from . import vocabulary
 from .cases import Case, LoadedCase, day_number
-from .engine import ABDUCTION_OPTIONS, Atoms, Engine, read_alternative, read_atoms
+from .engine import ABDUCTION_OPTIONS, Atoms, Engine, pointer_of, read_alternative, read_atoms
 from .facts import CaseFeed, vocabulary_statements
 from .kb import KnowledgeBase
 
@@ -346,6 +346,7 @@ class WarmEngine:
         self._evaluator = _Generic(kb, "evaluate", inputs, facts)
         self._inputs, self._facts = inputs, facts
         self._abducer: _Generic | None = None  # built when first asked what is missing
+        self._lifter: _Generic | None = None  # built when first asked why nothing is
         self._lock = threading.Lock()
 
     # -- the API ----------------------------------------------------------------------
@@ -362,8 +363,10 @@ class WarmEngine:
             atoms = self._evaluate(true)
             answer = _answer_of(plain, atoms, self.kb)
             if missing and answer.determination == "denied":
-                _with_missing([answer], [plain], [atoms], [self._abduce(true)], self.kb,
-                              max_alternatives, self._reported)
+                found = self._abduce(true)
+                _with_missing([answer], [plain], [atoms], [found], self.kb,
+                              max_alternatives, self._reported,
+                              [[] if found else self._unlifted(true)])
         return answer
 
     def beyond_slots(self, case: Case | LoadedCase) -> bool:
@@ -395,17 +398,32 @@ class WarmEngine:
             read_atoms(model.symbols(shown=True), result)
         return result[0]
 
-    def _abduce(self, true: list[int]) -> list[tuple[list[Symbol], list[str]]]:
+    def _abduce(self, true: list[int]) -> list[tuple[list[str], list[str]]]:
         if self._abducer is None:
             self._abducer = _Generic(self.kb, "abduce", self._inputs,
                                      [*self._facts, Function("abduce", [Number(0)])],
                                      ABDUCTION_OPTIONS)
         generic = self._abducer
-        alternatives: list[tuple[list[Symbol], list[str]]] = []
+        alternatives: list[tuple[list[str], list[str]]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
         return alternatives
 
+
+    def _unlifted(self, true: list[int]) -> list[tuple[str, str]]:
+        """Why nothing is missing: the non-indications no filling lifts, with
+        ``lift(0)`` true (kb/80_abduction.lp, Engine.abduce_why)."""
+        if self._lifter is None:
+            self._lifter = _Generic(self.kb, "abduce", self._inputs,
+                                    [*self._facts, Function("lift", [Number(0)])],
+                                    ABDUCTION_OPTIONS)
+        generic = self._lifter
+        found: list[tuple[str, str]] = []
+        generic.set_case(true)
+        generic.control.solve(on_model=lambda model: found.extend(
+            (s.arguments[1].name, pointer_of(str(s.arguments[2])))
+            for s in model.symbols(shown=True) if s.name == "unlifted"))
+        return found
 
 @lru_cache(maxsize=4)
 def _warm(directory: Path) -> WarmEngine:
