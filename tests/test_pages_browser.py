@@ -132,6 +132,7 @@ def test_open_a_library_case_and_read_the_determination(page) -> None:
     assert "Approved" in page.locator("#determination").inner_text()
     # On a narrow screen, one column.
     page.set_viewport_size({"width": 420, "height": 860})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420  # nothing overflows
     shot(page, "reviewer-narrow")
 
 
