@@ -84,15 +84,20 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
 
     A single case is decided by the process's warm engine (mrs_asp/warm.py):
     the knowledge base stays grounded between calls, and the first call
-    builds it (a tenth of a second). ``warm=False`` grounds a single case on
-    its own instead, which is cheaper for a process that decides once (the
-    command line). Several cases are grounded together, once per batch.
+    builds it (a tenth of a second). Several cases are grounded together,
+    once per batch, and what is missing for the denied ones is asked of the
+    warm engine, case by case (a fraction of what a batch grounding of the
+    abduction costs). ``warm=False`` uses batch groundings alone, which is
+    cheaper for a process that decides one case once (the command line).
     """
     plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
-    if warm and len(plain) == 1:
-        from .warm import warm_engine_for
-        return [warm_engine_for(kb).decide(plain[0], missing, max_alternatives)]
-    return _batch_answers(plain, engine_for(kb), missing, max_alternatives)
+    if not warm:
+        return _batch_answers(plain, engine_for(kb), missing, max_alternatives)
+    from .warm import warm_engine_for
+    engine = warm_engine_for(kb)
+    if len(plain) == 1:
+        return [engine.decide(plain[0], missing, max_alternatives)]
+    return _batch_answers(plain, engine_for(kb), missing, max_alternatives, engine)
 
 
 def _answer_of(case: Case, atoms: Atoms, knowledge: KnowledgeBase) -> Answer:
@@ -139,8 +144,9 @@ def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Seque
 
 
 def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
-                   max_alternatives: int | None = MAX_ALTERNATIVES) -> list[Answer]:
-    """Answers for cases grounded together, a batch at a time (mrs_asp/engine.py)."""
+                   max_alternatives: int | None = MAX_ALTERNATIVES, warm=None) -> list[Answer]:
+    """Answers for cases grounded together, a batch at a time (mrs_asp/engine.py);
+    what is missing on the warm engine ``warm`` (mrs_asp/warm.py) where given."""
     knowledge = engine.kb
     evaluated = engine.evaluate(plain, why=missing)
     answers = [_answer_of(case, atoms, knowledge) for case, atoms in zip(plain, evaluated)]
@@ -148,6 +154,20 @@ def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
         cases = [plain[i] for i in denied]
         _with_missing([answers[i] for i in denied], cases, [evaluated[i] for i in denied],
-                      engine.abduce(cases), knowledge, max_alternatives,
+                      _abductions(engine, cases, warm), knowledge, max_alternatives,
                       lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)])
     return answers
+
+
+def _abductions(engine: Engine, cases: Sequence[Case], warm
+                ) -> list[list[tuple[list[Symbol], list[str]]]]:
+    """Every subset-minimal set of fillings for each case: on the warm engine
+    where it is given and the case fits its generic grounding, else on batch
+    groundings."""
+    if warm is None:
+        return engine.abduce(cases)
+    found = [warm.alternatives(case) for case in cases]
+    rest = [i for i, alts in enumerate(found) if alts is None]
+    for i, alts in zip(rest, engine.abduce([cases[i] for i in rest])):
+        found[i] = alts
+    return found

@@ -103,11 +103,14 @@ def read_alternative(model: clingo.Model) -> tuple[list[Symbol], list[str]]:
     """One alternative of what is missing: (fill terms, criteria reported once filled)."""
     fills: list[Symbol] = []
     achieved: list[str] = []
-    for s in model.symbols(shown=True):
-        if s.name == "fill":
-            fills.append(s.arguments[1])
-        elif s.name == "achieved":
-            achieved.append(s.arguments[1].name)
+    symbols = model.symbols(shown=True)
+    # Names read from the model's text (one call to clingo, see atom_texts);
+    # only a filling's term is taken from its symbol.
+    for symbol, text in zip(symbols, atom_texts(symbols)):
+        if text.startswith("fill("):
+            fills.append(symbol.arguments[1])
+        elif text.startswith("achieved("):
+            achieved.append(text[text.index(",") + 1:-1])
     return fills, achieved
 
 

@@ -343,7 +343,7 @@ class WarmEngine:
         inputs = domain.inputs
         facts = [Function("case", [Number(0)]),
                  Function("request_day", [Number(0), Number(_REQUEST_DAY)])]
-        self._evaluator = _Generic(kb, "evaluate", inputs, facts)
+        self._evaluator: _Generic | None = None  # built when first asked to decide
         self._inputs, self._facts = inputs, facts
         self._abducer: _Generic | None = None  # built when first asked what is missing
         self._lock = threading.Lock()
@@ -366,6 +366,19 @@ class WarmEngine:
                               max_alternatives, self._reported)
         return answer
 
+    def alternatives(self, case: Case) -> list[tuple[list[Symbol], list[str]]] | None:
+        """Every subset-minimal set of fillings that approves a denied case, as
+        :meth:`mrs_asp.engine.Engine.abduce` finds them; None beyond the slots."""
+        true = self._true_inputs(case)
+        if true is None:
+            return None
+        with self._lock:
+            return self._abduce(true)
+
+    def prepare(self) -> None:
+        """Build the abduction's grounding now (before worker processes fork)."""
+        self._abducer_grounding()
+
     def beyond_slots(self, case: Case | LoadedCase) -> bool:
         """Whether the case lies beyond the generic grounding (and goes to the batch path)."""
         return self._true_inputs(case.case if isinstance(case, LoadedCase) else case) is None
@@ -386,6 +399,8 @@ class WarmEngine:
 
     def _evaluate(self, true: list[int]) -> Atoms:
         generic = self._evaluator
+        if generic is None:
+            generic = self._evaluator = _Generic(self.kb, "evaluate", self._inputs, self._facts)
         result = [Atoms()]
         generic.set_case(true)
         with generic.control.solve(yield_=True) as handle:
@@ -395,12 +410,15 @@ class WarmEngine:
             read_atoms(model.symbols(shown=True), result)
         return result[0]
 
-    def _abduce(self, true: list[int]) -> list[tuple[list[Symbol], list[str]]]:
+    def _abducer_grounding(self) -> _Generic:
         if self._abducer is None:
             self._abducer = _Generic(self.kb, "abduce", self._inputs,
                                      [*self._facts, Function("abduce", [Number(0)])],
                                      ABDUCTION_OPTIONS)
-        generic = self._abducer
+        return self._abducer
+
+    def _abduce(self, true: list[int]) -> list[tuple[list[Symbol], list[str]]]:
+        generic = self._abducer_grounding()
         alternatives: list[tuple[list[Symbol], list[str]]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
