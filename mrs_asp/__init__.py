@@ -8,7 +8,9 @@ Library API::
 """
 
 from .answer import Answer, decide, engine_for
-from .cases import CaseError, LoadedCase, case_json_schema, iter_cases, load_case, parse_case
+from .case_errors import CaseError
+from .cases import case_json_schema
+from .loading import LoadedCase, iter_cases, load_case, parse_case
 
 __all__ = ["Answer", "CaseError", "LoadedCase", "case_json_schema", "decide", "engine_for",
            "iter_cases", "load_case", "parse_case"]

@@ -7,17 +7,17 @@ mrs_asp/warm.py), and asks what is missing only for the denied ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Callable
 from pathlib import Path
 
 from clingo import Symbol
 
 from .abduce import MAX_ALTERNATIVES, Abduction, Ways, filled, why_nothing_is_missing
-from .cases import Case, LoadedCase
+from .cases import Case
 from .engine import Atoms, Engine
+from .loading import LoadedCase, checked_case
 from .explain import build_explanation
 from .kb import KnowledgeBase, default_kb_dir
 
@@ -74,7 +74,13 @@ def engine_for(kb: str | Path | None = None) -> Engine:
     return _engine(Path(kb).resolve() if kb is not None else default_kb_dir().resolve())
 
 
-def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
+def _valid(case: Case | LoadedCase | dict, number: int) -> Case:
+    if isinstance(case, LoadedCase):
+        return case.case if case._checked else checked_case(case.case, case.source)
+    return checked_case(case, f"(case {number})")
+
+
+def decide(cases: Iterable[Case | LoadedCase | dict], *, kb: str | Path | None = None,
            missing: bool = True, max_alternatives: int | None = MAX_ALTERNATIVES,
            warm: bool = True) -> list[Answer]:
     """Answers for ``cases``, in order. ``missing=False`` skips the abduction.
@@ -89,8 +95,16 @@ def decide(cases: Iterable[Case | LoadedCase], *, kb: str | Path | None = None,
     warm engine, case by case (a fraction of what a batch grounding of the
     abduction costs). ``warm=False`` uses batch groundings alone, which is
     cheaper for a process that decides one case once (the command line).
+
+    A case is a :class:`LoadedCase` from the readers of :mod:`mrs_asp.loading`
+    (known valid), a :class:`Case` or a LoadedCase built by hand, or plain
+    JSON data (a dict); the last three are validated first, since a Case's
+    constructor checks nothing.  Any invalid case raises
+    :class:`~mrs_asp.case_errors.CaseError` (its ``errors`` list every error
+    of that case; the source is ``(case N)``, N counted from 0, or the
+    LoadedCase's) before anything is decided.
     """
-    plain: Sequence[Case] = [c.case if isinstance(c, LoadedCase) else c for c in cases]
+    plain: Sequence[Case] = [_valid(c, i) for i, c in enumerate(cases)]
     if not warm:
         return _batch_answers(plain, engine_for(kb), missing, max_alternatives)
     from .warm import warm_engine_for

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from clingo import Function, Symbol, ast
+from jsonpointer import JsonPointer
 
 from .answer import decide
-from .cases import case_from_data
+from .loading import case_from_data
 from .findings import Finding
 from .kb import KnowledgeBase
 from .space import CASE_PREDICATES, REQUEST_DATE, space_statements, witness_case
@@ -169,7 +170,7 @@ def _check(space: CaseSpace) -> Iterator[Finding]:
                 answer = _confirm(space, lean, holds=[*path, ni])
                 triggers = []
                 for pointer in _cited(answer, ni):
-                    study = lean["imaging"][int(pointer.rsplit("/", 1)[1])]
+                    study = lean["imaging"][int(JsonPointer(pointer).parts[-1])]
                     triggers.append(f"the {study['modality']} of {study['date']} ({pointer})")
                 yield Finding(
                     "conflict", "warning", (*path, ni),

@@ -17,7 +17,9 @@ import typer
 
 from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
-from .cases import CaseError, LoadedCase, case_json_schema, iter_cases
+from .case_errors import CaseError
+from .cases import case_json_schema
+from .loading import LoadedCase, iter_cases
 from .kb import KnowledgeBaseError
 
 app = typer.Typer(
@@ -38,7 +40,9 @@ PARALLEL_BATCH = 500  # small enough that every worker gets work
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Case files (.json), case libraries (.jsonl, one case per line) or directories "
-         "of .json cases.", show_default=False)]
+         "of .json cases.", show_default=False,
+    # the library reports an unreadable path as one line and goes on with the rest
+    readable=False)]
 KbOpt = Annotated[Optional[Path], typer.Option(
     "--kb", help="Knowledge-base directory (default: the shipped kb/).",
     show_default=False)]
@@ -65,7 +69,7 @@ def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
     for item in iter_cases(paths, recursive=library):
         if isinstance(item, CaseError):
             errors.append(item)
-            sys.stderr.write(f"{item}\n")
+            sys.stderr.write("".join(f"{error}\n" for error in item.errors))
             continue
         batch.append(item)
         if len(batch) >= size:
@@ -164,7 +168,8 @@ def questionnaire(case: Annotated[Optional[Path], typer.Argument(
 @app.command()
 def regress(directory: Annotated[Path, typer.Argument(
                 help="Case library: a directory of .json cases and FHIR inputs "
-                     "(sub-directories included) or a .jsonl file.")] = Path("cases"),
+                     "(sub-directories included) or a .jsonl file.",
+                readable=False)] = Path("cases"),
             junit: Annotated[Optional[Path], typer.Option(
                 "--junit", help="Also write JUnit XML to FILE.", show_default=False)] = None,
             kb: KbOpt = None) -> None:

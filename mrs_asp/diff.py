@@ -20,7 +20,7 @@ import clingo
 from clingo import Function, ast
 
 from .answer import Answer, decide
-from .cases import LoadedCase, case_from_data
+from .loading import LoadedCase, case_from_data
 from .check import CASE_PREDICATES, brief, indication_paths, space_statements, witness_case
 from .facts import INPUT_PREDICATES, VOCABULARY_PREDICATES
 from .kb import KnowledgeBase, KnowledgeBaseError

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
 from .answer import Answer
-from .cases import LoadedCase
+from .loading import LoadedCase
 
 __all__ = ["Outcome", "compare", "junit_xml"]
 

@@ -26,13 +26,21 @@ def answer_json(answer: Answer) -> str:
 
 
 def value_at(raw: dict, pointer: str) -> Any:
+    """The value an RFC 6901 pointer names in ``raw``, or None where there is none.
+
+    The evidence's pointers are the knowledge base's constants and numbers:
+    without a '~' there is nothing to unescape, and the parts are read here,
+    so a one-case ``evaluate`` does not import jsonpointer (about 0.6 ms).
+    """
+    if "~" in pointer:
+        from jsonpointer import resolve_pointer
+        return resolve_pointer(raw, pointer, None)
     node: Any = raw
-    for part in pointer.strip("/").split("/"):
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list):
-            node = node[int(part)]
-        elif isinstance(node, dict):
+    for part in pointer.split("/")[1:]:
+        if isinstance(node, dict):
             node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
         else:
             return None
     return node

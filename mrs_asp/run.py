@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
-from .cases import LoadedCase, case_json, parse_case
+from .cases import case_json
+from .loading import LoadedCase, parse_case
 from .report import render
 
 __all__ = ["rendered", "default_jobs"]

@@ -57,13 +57,14 @@ from pathlib import Path
 import clingo
 from clingo import Function, Number, String, Symbol, TruthValue, ast
 
+from . import vocabulary
 from .abduce import MAX_ALTERNATIVES
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
-from . import vocabulary
-from .cases import Case, LoadedCase, day_number
+from .cases import Case, day_number
 from .engine import ABDUCTION_OPTIONS, Atoms, Engine, read_alternative, read_atoms
 from .facts import CaseFeed, vocabulary_statements
 from .kb import KnowledgeBase
+from .loading import LoadedCase
 
 __all__ = ["Slots", "WarmEngine", "warm_engine_for"]
 

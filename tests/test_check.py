@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mrs_asp import decide
-from mrs_asp.cases import case_from_data
+from mrs_asp.loading import case_from_data
 from mrs_asp.check import CaseSpace, check_kb, indication_paths
 from mrs_asp.cli import app
 from mrs_asp.kb import KnowledgeBase

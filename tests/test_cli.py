@@ -24,7 +24,8 @@ import typer
 from typer.testing import CliRunner
 
 from mrs_asp.answer import decide
-from mrs_asp.cases import NON_INDICATIONS, parse_case
+from mrs_asp.cases import NON_INDICATIONS
+from mrs_asp.loading import parse_case
 from mrs_asp.cli import app
 
 ROOT = Path(__file__).parents[1]

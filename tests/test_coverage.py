@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mrs_asp.answer import Answer, decide, engine_for
-from mrs_asp.cases import LoadedCase, iter_cases, parse_case
+from mrs_asp.loading import LoadedCase, iter_cases, parse_case
 from mrs_asp.coverage import Coverage, coverage_findings, criterion_ids, library_coverage
 
 CASES = Path(__file__).resolve().parents[1] / "cases"

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mrs_asp import decide, iter_cases
-from mrs_asp.cases import case_from_data
+from mrs_asp.loading import case_from_data
 from mrs_asp.cli import app
 from mrs_asp.diff import diff_library, diff_witnesses
 from mrs_asp.kb import KnowledgeBase

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mrs_asp.answer import decide
-from mrs_asp.cases import load_case
+from mrs_asp.loading import load_case
 from mrs_asp.cli import app
 
 EXAMPLES = Path(__file__).parents[2] / "shared" / "spec" / "examples"

@@ -7,7 +7,7 @@ from clingo import ast
 from hypothesis import given, settings
 from strategies import cases
 
-from mrs_asp.cases import case_from_data
+from mrs_asp.loading import case_from_data
 from mrs_asp.facts import INPUT_PREDICATES, CaseFeed, feed_statements
 
 CASE = {

@@ -28,7 +28,9 @@ from hypothesis import strategies as st
 
 from mrs_asp.explain import walk
 from mrs_asp import decide
-from mrs_asp.cases import NON_INDICATIONS, Case, CaseError, case_from_data
+from mrs_asp.case_errors import CaseError
+from mrs_asp.cases import NON_INDICATIONS, Case
+from mrs_asp.loading import case_from_data
 
 from strategies import BOOLEAN_FINDINGS, cases, small_cases
 

@@ -217,3 +217,11 @@ def test_success_the_readmes_cds_hooks_call(tmp_path: Path) -> None:
         assert response.json()["cards"][0]["indicator"] == "info"
         assert c.post(path, content=b"{}", headers={"authorization": f"Bearer {bearer}"}
                       ).status_code == 401  # the same token again
+
+
+def test_success_openapi_declares_the_cds_hooks_token(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["cdsHooksJwt"]["scheme"] == "bearer"
+    assert document["paths"]["/cds-services/{service_id}"]["post"]["security"] == [
+        {"cdsHooksJwt": []}]
+    assert "security" not in document["paths"]["/cds-services"]["get"]

@@ -5,6 +5,7 @@ log after a SIGKILL under load."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import signal
@@ -67,9 +68,9 @@ def start_server(db: Path, *extra: str, timeout: float = 30) -> Server:
     raise AssertionError("mrs-asp serve did not become ready")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = start_server(tmp_path / "decisions.sqlite3", "--no-auth")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("live") / "decisions.sqlite3", "--no-auth")
     yield running
     if running.process.poll() is None:
         running.process.kill()
@@ -105,25 +106,21 @@ def test_success_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> No
     running = start_server(tmp_path / "d.sqlite3", "--no-auth")
     cases = generate(1500, seed=7)
     body = "\n".join(json.dumps(c) for c in cases).encode()
-    result: dict = {}
-
-    def call() -> None:
-        result["response"] = httpx.post(f"{running.url}/v1/decisions:batch", content=body,
-                                        timeout=60)
-        result["answered_at"] = time.monotonic()
-
-    caller = threading.Thread(target=call)
-    caller.start()
-    time.sleep(0.5)  # the batch is being decided (it takes a second or two)
+    port = int(running.url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("POST", "/v1/decisions:batch", body=body)  # sent whole
+    time.sleep(0.1)
     signalled_at = time.monotonic()
+    running.process.send_signal(signal.SIGTERM)
+    response = connection.getresponse()
+    text = response.read().decode()
+    answered_at = time.monotonic()
     # uvicorn finishes the requests in flight, shuts down, then re-raises the signal
     # (so the process ends "killed by SIGTERM", as service managers expect).
-    assert running.stop(signal.SIGTERM) == -signal.SIGTERM
-    caller.join(60)
-    response = result["response"]
-    assert result["answered_at"] > signalled_at  # it was in flight when the signal came
-    assert response.status_code == 200
-    lines = response.text.splitlines()
+    assert running.process.wait(60) == -signal.SIGTERM
+    assert answered_at > signalled_at + 0.05  # it was still being decided
+    assert response.status == 200
+    lines = text.splitlines()
     assert len(lines) == 1500 and all("decision" in json.loads(line) for line in lines)
     assert DecisionLog(running.db).count() == 1500
     with pytest.raises(httpx.TransportError):

@@ -36,7 +36,7 @@ _WARM_CASE = {"id": "warm-up", "request": {"cpt": "76390", "date": "2026-01-02",
                                            "body_region": "brain"}}
 
 
-def route_families(config: ServiceConfig) -> list[Any]:
+def route_families() -> list[Any]:
     """Every route of the service, family by family."""
     from . import cds, fhir_api, rest
     routes: list[Any] = [*rest.ROUTES, *cds.ROUTES, *fhir_api.ROUTES]
@@ -79,7 +79,7 @@ def create_app(config: ServiceConfig, *, extra_routes: Sequence[Any] = (),
         render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
     )
     app = Litestar(
-        route_handlers=[*route_families(config), *extra_routes],
+        route_handlers=[*route_families(), *extra_routes],
         openapi_config=openapi,
         exception_handlers=exception_handlers(),  # type: ignore[arg-type]
         request_max_body_size=config.body_limit,

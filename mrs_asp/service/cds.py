@@ -15,7 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import PathParameter
 
-from .openapi import documented
+from .openapi import CDS_HOOKS_JWT, documented
 from .problems import NOT_FOUND, Problem
 
 __all__ = ["ROUTES", "SERVICES", "require_token"]
@@ -113,6 +113,7 @@ def check_feedback(body: bytes) -> None:
 
 @post("/cds-services/{service_id:str}/feedback", status_code=200, tags=["cds-hooks"],
       summary="Feedback on a service's cards", guards=[require_token],
+      security=[CDS_HOOKS_JWT],
       description="What the clinician did with the cards; recorded as received.",
       operation_class=documented(body={"application/json": {"type": "object"}},
                                  body_text="CDS Hooks feedback.",

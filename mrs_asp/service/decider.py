@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import msgspec
 
-from ..answer import Answer, decide, engine_for
+from ..answer import Answer, engine_for
+from ..warm import warm_engine_for
 from ..cases import Case, LoadedCase, case_json
 from ..kb import GUIDELINE_VERSION, KnowledgeBase
 from .config import ServiceConfig
@@ -92,6 +93,7 @@ class Decider:
         self.log = log
         self.kb_dir = config.kb
         engine = engine_for(config.kb)  # KnowledgeBaseError if the KB is bad
+        self.warm_engine = warm_engine_for(config.kb)
         self.kb: KnowledgeBase = engine.kb
         self.fingerprint = self.kb.fingerprint
         self.guideline_version = GUIDELINE_VERSION
@@ -118,12 +120,16 @@ class Decider:
         return answers
 
     def warm(self, sample: Case) -> None:
-        """Ground once in each mode, so the first client does not wait for it."""
-        decide([sample], kb=self.kb_dir, missing=True)
-        decide([sample], kb=self.kb_dir, missing=False)
+        """Decide once in each mode, so the first client waits for nothing."""
+        self.answers([sample], missing=True)
+        self.answers([sample], missing=False)
 
     def answers(self, cases: Sequence[Case], *, missing: bool = True) -> list[Answer]:
-        return decide(cases, kb=self.kb_dir, missing=missing) if cases else []
+        """On the warm engine (mrs_asp/warm.py): one generic grounding kept for the
+        process, each case one solve on it; the same answers as
+        :func:`mrs_asp.decide`, in well under a millisecond a case."""
+        warm = self.warm_engine
+        return [warm.decide(case, missing=missing) for case in cases]
 
     async def decide_and_record(self, endpoint: str, input_type: str,
                                 items: Sequence[tuple[bytes, LoadedCase]], *,

@@ -34,12 +34,13 @@ from litestar.params import Parameter
 
 from .. import fhir
 from ..answer import Answer
-from ..cases import CaseError, _decode_error, case_from_data
+from ..case_errors import CaseError, json_error_message
+from ..loading import case_from_data
 from ..fhir.read import read_bytes
 from ..fhir.write import crd_technical
 from .cds import ServiceId, _service, require_token
 from .decider import Decided, Decider
-from .openapi import documented
+from .openapi import CDS_HOOKS_JWT, documented
 from .problems import BAD_CASE, NOT_FOUND, Problem, case_line, case_problem
 
 __all__ = ["ROUTES", "read_fhir"]
@@ -69,7 +70,7 @@ def _document(body: bytes) -> Any:
     try:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
-        raise case_problem(CaseError("body", "", _decode_error(exc, body))) from None
+        raise case_problem(CaseError("body", "", json_error_message(body))) from None
 
 
 def read_fhir(body: bytes) -> list[fhir.FhirCase] | None:
@@ -99,6 +100,7 @@ def _wrong_kind(doc: Any, expected: str) -> Problem:
 
 @post("/cds-services/{service_id:str}", status_code=200, tags=["cds-hooks"],
       summary="CRD: coverage information for draft orders", guards=[require_token],
+      security=[CDS_HOOKS_JWT],
       description="A CDS Hooks order-sign or order-select request (FHIR.md F2) -> cards "
                   "and the coverage information systemActions of FHIR.md F6. An order that "
                   "cannot be decided gets coverage information `indeterminate`, reason "

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.openapi.spec import (Components, OpenAPI, OpenAPIMediaType, OpenAPIResponse,
-                                   Operation, RequestBody)
+                                   Operation, RequestBody, SecurityScheme)
 
 from ..cases import case_json_schema
 
-__all__ = ["complete", "components", "documented", "ref"]
+__all__ = ["CDS_HOOKS_JWT", "complete", "components", "documented", "ref"]
 
 
 def ref(name: str) -> dict[str, str]:
@@ -108,6 +108,9 @@ def components() -> Components:
 
 
 PROBLEM_JSON = "application/problem+json"
+#: The security scheme of the CDS Hooks calls (``security=[CDS_HOOKS_JWT]`` on a handler).
+SECURITY = "cdsHooksJwt"
+CDS_HOOKS_JWT = {SECURITY: []}
 
 
 def problem_response() -> OpenAPIResponse:
@@ -121,6 +124,10 @@ def complete(document: OpenAPI) -> None:
     :func:`documented`, and problem details as the body of every error the
     framework itself answers (a bad parameter: 400; a body over the limit: 413)."""
     document.components.schemas.update(components().schemas or {})
+    document.components.security_schemes = {
+        SECURITY: SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
+                                 description="The CDS Hooks JWT of an allow-listed EHR "
+                                             "(aud: the exact URL called).")}
     for item in (document.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(item, method, None)

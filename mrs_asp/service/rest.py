@@ -14,7 +14,6 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter, PathParameter
 
 from ..cases import CaseError, LoadedCase, case_json_schema, parse_case
-from ..cases import _decode_error  # the command line's words for JSON that does not parse
 from .decider import Decider
 from .openapi import documented, ref
 from .problems import BAD_CASE, BAD_JSON, NOT_FOUND, PROBLEM_JSON, Problem, case_problem, problem_body
@@ -97,8 +96,9 @@ def _batch_items(body: bytes) -> tuple[bool, list[tuple[bytes, str, str | None]]
         except msgspec.ValidationError:
             raise Problem(422, "Bad batch", "(whole document): expected a JSON array of "
                           "cases", type=BAD_CASE, pointer="") from None
-        except msgspec.DecodeError as exc:  # not JSON: the command line's words for it
-            raise case_problem(CaseError("body", "", _decode_error(exc, body))) from None
+        except msgspec.DecodeError:  # not JSON: the command line's words for it
+            from ..case_errors import json_error_message
+            raise case_problem(CaseError("body", "", json_error_message(body))) from None
         return True, [(bytes(raw), f"/{i}", None) for i, raw in enumerate(raws)]
     if text[:3] == b"\xef\xbb\xbf":
         body = text[3:]
