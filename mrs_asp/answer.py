@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from clingo import Symbol
 
 from .abduce import MAX_ALTERNATIVES, Abduction, Ways, filled, why_nothing_is_missing
 from .cases import Case
@@ -132,14 +131,17 @@ def _answer_of(case: Case, atoms: Atoms, knowledge: KnowledgeBase) -> Answer:
 
 
 def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Sequence[Atoms],
-                  found: Sequence[list[tuple[list[Symbol], list[str]]]],
+                  found: Sequence[list[tuple[list[str], list[str]]]],
                   knowledge: KnowledgeBase, max_alternatives: int | None,
-                  reported: Callable[[list[Case]], list[set[str]]]) -> None:
+                  reported: Callable[[list[Case]], list[set[str]]],
+                  unlifted: Sequence[list[tuple[str, str]]]) -> None:
     """Fill in what is missing for denied cases, from the abduction's alternatives.
 
     ``reported(cases)`` decides filled cases (the criteria that hold in each):
     the effect of each part of an alternative needs the criteria of the case
     with that part documented; all such cases are asked for at once.
+    ``unlifted``: for each case without alternatives, the non-indications no
+    filling lifts with their triggers (Engine.abduce_why).
     """
     works = [Abduction(alts, case, max_alternatives) for alts, case in zip(found, cases)]
     asks = [(work, filling) for work in works for filling in work.variants()]
@@ -147,14 +149,15 @@ def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Seque
         for (work, filling), seen in zip(asks, reported([filled(work.case, filling)
                                                          for work, filling in asks])):
             work.learn(filling, seen)
-    for answer, atoms, work in zip(answers, evaluated, works):
+    for answer, atoms, work, kept in zip(answers, evaluated, works, unlifted):
         answer.missing, answer.required, answer.ways = work.finish(set(atoms.reported),
                                                                    knowledge)
         if work.total > len(answer.missing):
             answer.missing_total = work.total
         if not answer.missing:
             answer.why_nothing_missing = why_nothing_is_missing(
-                atoms.beyond_filling, atoms.unreachable, answer.non_indications, knowledge)
+                atoms.beyond_filling + kept, atoms.unreachable, answer.non_indications,
+                knowledge)
 
 
 def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
@@ -167,21 +170,23 @@ def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
         cases = [plain[i] for i in denied]
+        found = _abductions(engine, cases, warm)
         _with_missing([answers[i] for i in denied], cases, [evaluated[i] for i in denied],
-                      _abductions(engine, cases, warm), knowledge, max_alternatives,
-                      lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)])
+                      [alts for alts, _ in found], knowledge, max_alternatives,
+                      lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)],
+                      [unlifted for _, unlifted in found])
     return answers
 
 
 def _abductions(engine: Engine, cases: Sequence[Case], warm
-                ) -> list[list[tuple[list[Symbol], list[str]]]]:
-    """Every subset-minimal set of fillings for each case: on the warm engine
-    where it is given and the case fits its generic grounding, else on batch
-    groundings."""
+                ) -> list[tuple[list[tuple[list[str], list[str]]], list[tuple[str, str]]]]:
+    """For each case, as :meth:`Engine.abduce_why` gives them: on the warm
+    engine where it is given and the case fits its generic grounding, else on
+    batch groundings."""
     if warm is None:
-        return engine.abduce(cases)
+        return engine.abduce_why(cases)
     found = [warm.alternatives(case) for case in cases]
-    rest = [i for i, alts in enumerate(found) if alts is None]
-    for i, alts in zip(rest, engine.abduce([cases[i] for i in rest])):
-        found[i] = alts
+    rest = [i for i, got in enumerate(found) if got is None]
+    for i, got in zip(rest, engine.abduce_why([cases[i] for i in rest])):
+        found[i] = got
     return found

@@ -72,8 +72,11 @@ class CaseSpace:
         return witness_case(found[-1], f"witness-{self._serial:03d}")
 
 
-def indication_paths(kb: KnowledgeBase, node: str = "indicated") -> list[list[str]]:
-    """Every way ``indicated`` can hold, as the leaf criteria it needs."""
+def indication_paths(kb: KnowledgeBase, node: str | None = None) -> list[list[str]]:
+    """Every way ``node`` (by default the root of the indication tree,
+    ``indicated``) can hold, as the leaf criteria it needs."""
+    if node is None:
+        node = kb.root("indication")
     kind = kb.nodes.get(node)
     if kind is None:
         return [[node]]

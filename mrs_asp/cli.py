@@ -239,7 +239,7 @@ def check(kb: KbOpt = None,
                    for a in decide(batch, kb=kb, missing=False)]
         if errors:
             raise typer.Exit(2)
-        coverage = library_coverage(answers, criterion_ids(kb))
+        coverage = library_coverage(answers, criterion_ids(kb), kb)
         findings += coverage_findings(coverage, min_coverage)
     findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
     if format is Format.json:

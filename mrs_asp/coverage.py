@@ -21,13 +21,13 @@ from .findings import Finding
 
 __all__ = ["Coverage", "coverage_findings", "criterion_ids", "library_coverage"]
 
-APPLIES = "applies"
-
-
 @dataclass
 class Coverage:
     # criterion id -> (cases where it holds, cases where it fails while the policy applies)
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # the applicability criterion (the KB's root of kind applicability): it
+    # fails on a not_applicable case
+    applies: str = "applies"
 
     def covered(self, cid: str) -> bool:
         held, failed = self.counts[cid]
@@ -55,11 +55,14 @@ def criterion_ids(kb: str | Path | None = None) -> list[str]:
     return sorted(criteria, key=lambda cid: criteria[cid].rank)
 
 
-def library_coverage(answers: Iterable[Answer], ids: Sequence[str]) -> Coverage:
-    """How often each of ``ids`` holds and fails across ``answers``.
+def library_coverage(answers: Iterable[Answer], ids: Sequence[str],
+                     kb: str | Path | None = None) -> Coverage:
+    """How often each of ``ids`` holds and fails across ``answers`` (decided
+    with the knowledge base ``kb``).
 
     An id an answer reports that is not among ``ids`` is ignored.
     """
+    applies_id = engine_for(kb).kb.root("applicability")
     held = dict.fromkeys(ids, 0)
     failed = dict.fromkeys(ids, 0)
     for answer in answers:
@@ -68,11 +71,11 @@ def library_coverage(answers: Iterable[Answer], ids: Sequence[str]) -> Coverage:
         for cid in ids:
             if cid in reported:
                 held[cid] += 1
-            elif cid == APPLIES:
+            elif cid == applies_id:
                 failed[cid] += not applies
             elif applies:
                 failed[cid] += 1
-    return Coverage({cid: (held[cid], failed[cid]) for cid in ids})
+    return Coverage({cid: (held[cid], failed[cid]) for cid in ids}, applies_id)
 
 
 def coverage_findings(cov: Coverage, min_coverage: float | None) -> list[Finding]:
@@ -81,7 +84,7 @@ def coverage_findings(cov: Coverage, min_coverage: float | None) -> list[Finding
     findings: list[Finding] = []
     for cid in cov.gaps():
         held, failed = cov.counts[cid]
-        fails_how = ("is never not_applicable" if cid == APPLIES
+        fails_how = ("is never not_applicable" if cid == cov.applies
                      else "never fails while the policy applies")
         if not held and not failed:
             missing = f"never holds and {fails_how}"

@@ -99,18 +99,24 @@ def read_atoms(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
             atoms.unreachable = True
 
 
-def read_alternative(model: clingo.Model) -> tuple[list[Symbol], list[str]]:
-    """One alternative of what is missing: (fill terms, criteria reported once filled)."""
-    fills: list[Symbol] = []
+def read_alternative(model: clingo.Model) -> tuple[list[str], list[str]]:
+    """One alternative of what is missing: (the text of each filling term, e.g.
+    ``finding(glioma,true)``; the criteria reported once filled).
+
+    Read as text in one call to clingo (``atom_texts``), as the evaluation is:
+    a case with many undocumented fields has thousands of alternatives of
+    dozens of fillings each, and reading each Symbol's name and arguments
+    through the C API was most of the time of what is missing.
+    """
+    fills: list[str] = []
     achieved: list[str] = []
-    symbols = model.symbols(shown=True)
-    # Names read from the model's text (one call to clingo, see atom_texts);
-    # only a filling's term is taken from its symbol.
-    for symbol, text in zip(symbols, atom_texts(symbols)):
-        if text.startswith("fill("):
-            fills.append(symbol.arguments[1])
-        elif text.startswith("achieved("):
-            achieved.append(text[text.index(",") + 1:-1])
+    for text in atom_texts(model.symbols(shown=True)):
+        name, _, rest = text.partition("(")
+        term = rest[rest.index(",") + 1:-1]  # after the case number
+        if name == "fill":
+            fills.append(term)
+        elif name == "achieved":
+            achieved.append(term)
     return fills, achieved
 
 
@@ -160,12 +166,20 @@ class Engine:
         return result
 
     # -- abduction --------------------------------------------------------------
-    def abduce(self, cases: Sequence[Case]) -> list[list[tuple[list[Symbol], list[str]]]]:
+    def abduce(self, cases: Sequence[Case]) -> list[list[tuple[list[str], list[str]]]]:
         """For each case, every subset-minimal set of fillings that approves it.
 
-        Each alternative is (fill terms, criteria reported once filled).
+        Each alternative is (fill terms as text, criteria reported once filled).
         """
-        out: list[list[tuple[list[Symbol], list[str]]]] = []
+        return [alternatives for alternatives, _ in self.abduce_why(cases)]
+
+    def abduce_why(self, cases: Sequence[Case]
+                   ) -> list[tuple[list[tuple[list[str], list[str]]], list[tuple[str, str]]]]:
+        """:meth:`abduce`, and beside each case's alternatives, when there are
+        none, the non-indications no filling lifts with the documented entries
+        that still set them off, ``(criterion, JSON Pointer)``
+        (kb/80_abduction.lp, ``lift/1``)."""
+        out = []
         for start in range(0, len(cases), ABDUCE_BATCH):
             out.extend(self._abduce_batch(cases[start:start + ABDUCE_BATCH]))
         return out
@@ -174,15 +188,23 @@ class Engine:
         ctl = self.kb.control("abduce", ABDUCTION_OPTIONS)
         feed = _feed(ctl, cases)
         switches = [Function("abduce", [Number(n)]) for n in range(len(cases))]
+        lifts = [Function("lift", [Number(n)]) for n in range(len(cases))]
         with ctl.backend() as backend:
-            for switch in switches:
+            for switch in (*switches, *lifts):
                 backend.add_external(backend.add_atom(switch), TruthValue.False_)
         ctl.ground([("base", [])], context=feed)
         result = []
-        for switch in switches:
+        for switch, lift in zip(switches, lifts):
             ctl.assign_external(switch, True)
-            alternatives: list[tuple[list[Symbol], list[str]]] = []
+            alternatives: list[tuple[list[str], list[str]]] = []
             ctl.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
             ctl.assign_external(switch, False)
-            result.append(alternatives)
+            unlifted: list[tuple[str, str]] = []
+            if not alternatives:  # why: make every filling that can lift something
+                ctl.assign_external(lift, True)
+                ctl.solve(on_model=lambda model: unlifted.extend(
+                    (s.arguments[1].name, pointer_of(str(s.arguments[2])))
+                    for s in model.symbols(shown=True) if s.name == "unlifted"))
+                ctl.assign_external(lift, False)
+            result.append((alternatives, unlifted))
         return result

@@ -54,7 +54,7 @@ def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
             parent = parent_of[parent]
         if parent in made:
             made[parent]["children"].append(made_node)
-    return made["applies"]
+    return made[kb.root("applicability")]
 
 
 def walk(node: dict):

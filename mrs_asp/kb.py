@@ -64,18 +64,20 @@ class Criterion:
     rank: int  # position in reading order (guideline order)
 
 
-# What each use of the KB loads: the layers it skips, by the file name's
-# leading digit (see kb/mrs.lp), and the #show signatures it keeps (None: all).
-# - evaluate: the answer and why nothing is missing (81), not the abduction (80);
+# What each use of the KB loads: the layers it skips, by the layer each file
+# declares (its first line, see mrs_asp/layers.py), and the #show signatures
+# it keeps (None: all).
+# - evaluate: the answer and why nothing is missing, not the abduction;
 # - explain:  the answer alone, for --no-missing;
-# - abduce:   what is missing (80): no explanation (7x), and only the fillings
-#             are read back, so a model of a batch does not carry every answer;
+# - abduce:   what is missing: no explanation, and only the fillings are read
+#             back, so a model of a batch does not carry every answer;
 # - check:    the policy checks read the case facts themselves, nothing shown.
-_MODES: dict[str, tuple[tuple[str, ...], frozenset | None]] = {
-    "evaluate": (("80",), None),
-    "explain": (("8",), None),
-    "abduce": (("7", "81"), frozenset({("fill", 2), ("achieved", 2)})),
-    "check": (("7", "8"), frozenset()),
+_MODES: dict[str, tuple[frozenset[str], frozenset | None]] = {
+    "evaluate": (frozenset({"abduction"}), None),
+    "explain": (frozenset({"abduction", "why_nothing_missing"}), None),
+    "abduce": (frozenset({"explanation", "why_nothing_missing"}),
+               frozenset({("fill", 2), ("achieved", 2), ("unlifted", 3)})),
+    "check": (frozenset({"explanation", "abduction", "why_nothing_missing"}), frozenset()),
 }
 
 
@@ -132,6 +134,9 @@ def _has_anonymous(literal: ast.AST) -> bool:
             and literal.atom.ast_type == ast.ASTType.SymbolicAtom)
 
 
+#: The kinds of criteria (criterion(Id, Kind, Text)), in reading order.
+_KINDS = ("applicability", "indication", "non_indication", "advisory")
+
 # What the engine reads of the KB itself: each criterion's words, the tree,
 # the windows of days (window/3).
 _TABLES = ("criterion(", "node(", "part(", "window(")
@@ -170,6 +175,15 @@ class KnowledgeBase:
         return digest.hexdigest()
 
     @cached_property
+    def layers(self) -> dict[str, str]:
+        """The layer each file plays (``30_indications.lp`` -> ``indications``),
+        as its first line declares it."""
+        try:
+            return {path.name: layers.layer_of(path) for path in self.files}
+        except layers.LayerError as exc:
+            raise KnowledgeBaseError(str(exc)) from None
+
+    @cached_property
     def _parsed(self) -> list[tuple[str, ast.AST, str]]:
         """Every statement of the layer files with its file's name and its text,
         parsed once. (Reading the text is one call; walking the AST from Python
@@ -196,8 +210,9 @@ class KnowledgeBase:
         """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
         if mode not in self._statements:
             skipped, shown = _MODES[mode]
+            layer = self.layers
             self._statements[mode] = [st for name, st, _ in self._parsed
-                                      if not name.startswith(skipped) and _kept(st, shown)]
+                                      if layer[name] not in skipped and _kept(st, shown)]
         return self._statements[mode]
 
     def control(self, mode: str, arguments: list[str] | None = None) -> clingo.Control:
@@ -246,7 +261,9 @@ class KnowledgeBase:
                 windows.add((start.number, end.number
                              if end.type == clingo.SymbolType.Number else None))
         children = {n: [c for _, c in sorted(ps)] for n, ps in parts.items()}
-        # Reading order: applies, the indication tree depth-first, then the rest by kind.
+        # Reading order: by kind, and within a kind in the order the files state
+        # the criteria (_parsed is in that order); each root - a criterion that
+        # is no node's part (applies, indicated) - followed by its tree, depth-first.
         order: list[str] = []
 
         def visit(node: str) -> None:
@@ -255,20 +272,29 @@ class KnowledgeBase:
             for child in children.get(node, ()):
                 visit(child)
 
-        visit("applies")
-        visit("indicated")
-        # The rest in the order the files state them (_parsed is in that order).
         stated = [text[len("criterion("):text.index(",")] for _, text in tables
                   if text.startswith("criterion(")]
-        kinds = ("applicability", "indication", "non_indication", "advisory")
-        for kind in kinds:
+        kind_of = {c: k for c, k, _ in raw}
+        is_part = {c for cs in children.values() for c in cs}
+        for kind in _KINDS:
             for cid in stated + [c for c, _, _ in raw]:
-                if cid not in order and any(c == cid and k == kind for c, k, _ in raw):
-                    order.append(cid)
+                if kind_of.get(cid) == kind and cid not in is_part:
+                    visit(cid)
         rank = {cid: i for i, cid in enumerate(order)}
         criteria = {cid: Criterion(cid, kind, text, rank.get(cid, len(rank)))
                     for cid, kind, text in raw}
         return criteria, nodes, children, sorted(windows, key=lambda w: (w[0], w[1] is None, w[1]))
+
+    def root(self, kind: str) -> str:
+        """The root criterion of a kind, the first of that kind that is no node's
+        part: ``applies`` for ``applicability``, ``indicated`` for ``indication``
+        (the tree's top). KnowledgeBaseError if the KB has none."""
+        parts = {c for cs in self.parts.values() for c in cs}
+        for cid in self.ids(kind):
+            if cid not in parts:
+                return cid
+        raise KnowledgeBaseError(f"{self.directory}: no criterion(Id, {kind}, Text) that is "
+                                 "not a part of another")
 
     @property
     def criteria(self) -> dict[str, Criterion]:

@@ -5,12 +5,31 @@ order, following a variant's ``extends`` file. Used by the engine
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-__all__ = ["EXTENDS", "LayerError", "layer_files"]
+__all__ = ["EXTENDS", "LAYERS", "LayerError", "layer_files", "layer_of"]
 
 #: The file of a variant knowledge base naming its base directory.
 EXTENDS = "extends"
+
+#: The layers a file may play, in reading order (kb/mrs.lp), each declared by
+#: the file's first line ``%* layer: NAME``. What each task loads is chosen by
+#: these names (mrs_asp/kb.py), never by a file's number.
+LAYERS: tuple[str, ...] = (
+    "case_facts",           # the input contract
+    "concepts",             # clinical concepts, effective facts
+    "applicability",        # applies
+    "indications",          # the indication tree
+    "non_indications",      # triggers/3, holds/2, blocked/3
+    "notes",                # advisories
+    "determination",        # the determination, what is reported
+    "explanation",          # the minimal explanation
+    "abduction",            # what is missing
+    "why_nothing_missing",  # why nothing is missing
+    "show",                 # what the engine reads back
+)
+_HEADER = re.compile(r"%\* layer: ([a-z_]+)")
 
 
 class LayerError(ValueError):
@@ -30,6 +49,23 @@ def layer_files(directory: str | Path) -> list[Path]:
     dangling ``extends``, or a cycle.
     """
     return _layer_files(Path(directory), ())
+
+
+def layer_of(path: str | Path) -> str:
+    """The layer a file declares on its first line (``%* layer: explanation``)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LayerError(f"{path}: cannot read: {exc}") from None
+    match = _HEADER.match(first)
+    if match is None:
+        raise LayerError(f"{path}:1: expected a layer header '%* layer: NAME', "
+                         f"NAME one of {', '.join(LAYERS)}")
+    if match[1] not in LAYERS:
+        raise LayerError(f"{path}:1: unknown layer {match[1]!r}, expected one of "
+                         f"{', '.join(LAYERS)}")
+    return match[1]
 
 
 def _layer_files(directory: Path, seen: tuple[Path, ...]) -> list[Path]:

@@ -61,7 +61,7 @@ from . import vocabulary
 from .abduce import MAX_ALTERNATIVES
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
 from .cases import Case, day_number
-from .engine import ABDUCTION_OPTIONS, Atoms, Engine, read_alternative, read_atoms
+from .engine import ABDUCTION_OPTIONS, Atoms, Engine, pointer_of, read_alternative, read_atoms
 from .facts import CaseFeed, vocabulary_statements
 from .kb import KnowledgeBase
 from .loading import LoadedCase
@@ -347,6 +347,7 @@ class WarmEngine:
         self._evaluator: _Generic | None = None  # built when first asked to decide
         self._inputs, self._facts = inputs, facts
         self._abducer: _Generic | None = None  # built when first asked what is missing
+        self._lifter: _Generic | None = None  # built when first asked why nothing is
         self._lock = threading.Lock()
 
     # -- the API ----------------------------------------------------------------------
@@ -363,22 +364,28 @@ class WarmEngine:
             atoms = self._evaluate(true)
             answer = _answer_of(plain, atoms, self.kb)
             if missing and answer.determination == "denied":
-                _with_missing([answer], [plain], [atoms], [self._abduce(true)], self.kb,
-                              max_alternatives, self._reported)
+                found = self._abduce(true)
+                _with_missing([answer], [plain], [atoms], [found], self.kb,
+                              max_alternatives, self._reported,
+                              [[] if found else self._unlifted(true)])
         return answer
 
-    def alternatives(self, case: Case) -> list[tuple[list[Symbol], list[str]]] | None:
-        """Every subset-minimal set of fillings that approves a denied case, as
-        :meth:`mrs_asp.engine.Engine.abduce` finds them; None beyond the slots."""
+    def alternatives(self, case: Case
+                     ) -> tuple[list[tuple[list[str], list[str]]], list[tuple[str, str]]] | None:
+        """Every subset-minimal set of fillings that approves a denied case and,
+        when there is none, what no filling lifts, as
+        :meth:`mrs_asp.engine.Engine.abduce_why` finds them; None beyond the slots."""
         true = self._true_inputs(case)
         if true is None:
             return None
         with self._lock:
-            return self._abduce(true)
+            found = self._abduce(true)
+            return found, ([] if found else self._unlifted(true))
 
     def prepare(self) -> None:
-        """Build the abduction's grounding now (before worker processes fork)."""
+        """Build the abduction's groundings now (before worker processes fork)."""
         self._abducer_grounding()
+        self._lifter_grounding()
 
     def beyond_slots(self, case: Case | LoadedCase) -> bool:
         """Whether the case lies beyond the generic grounding (and goes to the batch path)."""
@@ -418,13 +425,31 @@ class WarmEngine:
                                      ABDUCTION_OPTIONS)
         return self._abducer
 
-    def _abduce(self, true: list[int]) -> list[tuple[list[Symbol], list[str]]]:
+    def _abduce(self, true: list[int]) -> list[tuple[list[str], list[str]]]:
         generic = self._abducer_grounding()
-        alternatives: list[tuple[list[Symbol], list[str]]] = []
+        alternatives: list[tuple[list[str], list[str]]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
         return alternatives
 
+
+    def _lifter_grounding(self) -> _Generic:
+        if self._lifter is None:
+            self._lifter = _Generic(self.kb, "abduce", self._inputs,
+                                    [*self._facts, Function("lift", [Number(0)])],
+                                    ABDUCTION_OPTIONS)
+        return self._lifter
+
+    def _unlifted(self, true: list[int]) -> list[tuple[str, str]]:
+        """Why nothing is missing: the non-indications no filling lifts, with
+        ``lift(0)`` true (kb/80_abduction.lp, Engine.abduce_why)."""
+        generic = self._lifter_grounding()
+        found: list[tuple[str, str]] = []
+        generic.set_case(true)
+        generic.control.solve(on_model=lambda model: found.extend(
+            (s.arguments[1].name, pointer_of(str(s.arguments[2])))
+            for s in model.symbols(shown=True) if s.name == "unlifted"))
+        return found
 
 @lru_cache(maxsize=4)
 def _warm(directory: Path) -> WarmEngine:

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from mrs_asp.explain import walk
 from mrs_asp import decide
+from mrs_asp.answer import engine_for
 from mrs_asp.case_errors import CaseError
 from mrs_asp.cases import NON_INDICATIONS, Case
 from mrs_asp.loading import case_from_data
@@ -462,3 +463,68 @@ def test_success_missing_lists_exactly_the_subset_minimal_alternatives(dicts):
                 f"only in answer: {fmt(got - minimal)}\n"
                 f"only in brute force: {fmt(minimal - got)}")
     report(failures)
+
+
+# SPEC section 4: "When no alternative exists ... missing is empty and the
+# answer says why". A non-indication is a reason exactly when no set of
+# allowed fillings lifts it; an indication criterion is a reason only when no
+# set of fillings meets it, and only when the indication itself can be met by
+# none (the reasons that decide: issue 8, item 6).
+@settings(PROPERTY, max_examples=80)
+@given(st.lists(small_cases(), min_size=1, max_size=6))
+def test_success_why_nothing_missing_lists_exactly_what_no_filling_lifts(dicts):
+    dicts = [d for d in with_ids(dicts)
+             if sum(len(s) for s in allowed_slots(d)) <= MAX_FILLINGS]
+    if not dicts:
+        return
+    answers = decide([model(d) for d in dicts], missing=True)
+    work = []
+    for i, (d, a) in enumerate(zip(dicts, answers)):
+        if a.why_nothing_missing is not None:
+            work.extend((i, p) for p in candidate_patches(d))
+    if not work:
+        return
+    results = decide([model(apply_patch(dicts[i], containers_for(dicts[i], p) + p))
+                      for i, p in work], missing=False)
+    seen: dict[int, list] = {}
+    for (i, _), r in zip(work, results):
+        seen.setdefault(i, []).append(r)
+    failures = []
+    for i, variants in seen.items():
+        d, a = dicts[i], answers[i]
+        listed = {r["criterion"] for r in a.why_nothing_missing}
+        for ni in a.non_indications:
+            kept = all(ni in r.non_indications for r in variants)
+            if kept != (ni in listed):
+                failures.append(f"{ni}: no filling lifts it = {kept}, listed = {ni in listed}\n"
+                                f"case: {dump(d)}")
+        indicated_somewhere = any("indicated" in r.criteria for r in variants)
+        for reason in listed - set(a.non_indications) - {"indicated"}:
+            if indicated_somewhere or any(reason in r.criteria for r in variants):
+                failures.append(f"{reason} listed, but some filling meets it or the "
+                                f"indication\ncase: {dump(d)}")
+            # it decides: no node above it can be met by any filling either
+            for node in _ancestors(reason):
+                if any(_met(node, r) for r in variants):
+                    failures.append(f"{reason} listed, but {node} above it can be met: it "
+                                    f"does not decide\ncase: {dump(d)}")
+        if not indicated_somewhere and not listed - set(a.non_indications):
+            failures.append(f"no filling meets the indication, but no criterion says so\n"
+                            f"case: {dump(d)}")
+    report(failures)
+
+
+def _ancestors(criterion: str) -> list[str]:
+    kb = engine_for().kb
+    return [n for n, parts in kb.parts.items() if criterion in parts
+            for n in [n, *_ancestors(n)]]
+
+
+def _met(node: str, answer) -> bool:
+    """Whether ``node`` holds in ``answer``; an inner node without an id of its
+    own (repeat_circumstance) by its parts."""
+    kb = engine_for().kb
+    if node in kb.criteria:
+        return node in answer.criteria
+    parts = [_met(p, answer) for p in kb.parts[node]]
+    return any(parts) if kb.nodes[node] == "any" else all(parts)
