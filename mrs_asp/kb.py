@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -276,6 +275,7 @@ class KnowledgeBase:
                        "nodes": nodes, "parts": parts, "windows": windows},
         }
         if path is not None:
+            import tempfile  # only on a cache miss: it is not on the fast path
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
