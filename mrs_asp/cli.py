@@ -352,6 +352,10 @@ def serve(host: Annotated[str, typer.Option(
                                    "not of the machine.")] = "full",
           access_log: Annotated[bool, typer.Option(
               "--access-log/--no-access-log", help="Log each request on stderr.")] = True,
+          cases: Annotated[Optional[Path], typer.Option(
+              "--cases", help="The case library the reviewer's and author's pages offer "
+                              "(default: ./cases, else the source checkout's cases/).",
+              show_default=False)] = None,
           ) -> None:
     """Serve decisions over HTTP: a JSON API, CDS Hooks (CRD), PAS and DTR; every
     decision recorded in the decision log. Stops gracefully on SIGTERM."""
@@ -360,7 +364,7 @@ def serve(host: Annotated[str, typer.Option(
         raise _fail(f"--durability: expected 'full' or 'normal', got {durability!r}")
     config = ServiceConfig(host=host, port=port, kb=kb, db=db, issuers=issuers,
                            no_auth=no_auth, public_url=public_url, body_limit=max_body,
-                           durability=durability)
+                           durability=durability, cases=cases)
     from .service.server import run
     from .service.store import StoreError
     try:
