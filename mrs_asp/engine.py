@@ -138,9 +138,7 @@ class Engine:
     def prepare(self, missing: bool = True) -> None:
         """Parse and index everything a decision needs now, once, so that worker
         processes forked afterwards share it instead of each doing it again."""
-        self.kb.statements("evaluate" if missing else "explain")
-        if missing:
-            self.kb.statements("abduce")
+        self.kb.program("evaluate")  # the prepared KB: every mode and the tables
         self.kb.criteria  # noqa: B018 - builds the criteria tables
         feed_statements()
 

@@ -9,6 +9,7 @@ Python tables.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,21 @@ __all__ = ["GUIDELINE_VERSION", "Criterion", "KnowledgeBase", "KnowledgeBaseErro
 
 #: The version of the guideline that kb/ encodes (kb/mrs.lp names it).
 GUIDELINE_VERSION = "2"
+
+
+_CACHE_VERSION = 1
+
+
+def _cache_file(fingerprint: str) -> Path | None:
+    """Where the prepared KB of a fingerprint is kept (None: the cache is off)."""
+    where = os.environ.get("MRS_ASP_CACHE")
+    if where == "":
+        return None
+    if where is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                 ".cache")
+        where = os.path.join(base, "mrs-asp")
+    return Path(where) / f"kb-{fingerprint}-{clingo.__version__}.json"
 
 
 class KnowledgeBaseError(Exception):
@@ -331,14 +347,68 @@ class KnowledgeBase:
         # The solver's own notes (e.g. "domRec ignored: No domain atoms found" for a
         # case no filling can approve) are not the user's business.
         ctl = clingo.Control(["--warn=none", *(arguments or [])], logger=_quiet)
-        with ast.ProgramBuilder(ctl) as builder:
-            for statement in self.statements(mode):
-                builder.add(statement)
+        # The statements as prepared text: clingo reads it in one call, where
+        # adding the parsed statements one by one crosses into it for each.
+        ctl.add("base", [], self.program(mode))
         return ctl
+
+    def program(self, mode: str) -> str:
+        """The statements of a mode as program text (the anonymous variables of
+        positive body atoms named, see _named_anonymous), from the cache of
+        prepared KBs when this KB's fingerprint is there."""
+        return self._prepared["modes"][mode]
+
+    @cached_property
+    def _prepared(self) -> dict:
+        """What a decision needs of the KB, prepared once for its fingerprint and
+        kept in the cache directory (``$MRS_ASP_CACHE``, else
+        ``$XDG_CACHE_HOME/mrs-asp``, else ``~/.cache/mrs-asp``; ``MRS_ASP_CACHE=``
+        empty turns it off): each mode's program text, the statements' texts and
+        the tables. Any edit to a layer changes the fingerprint, so a stale
+        entry is never read; an unreadable or unwritable cache only costs the
+        parse."""
+        path = _cache_file(self.fingerprint)
+        if path is not None:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("version") == _CACHE_VERSION and data.get("fingerprint") == \
+                        self.fingerprint:
+                    return data
+            except (OSError, ValueError):
+                pass
+        criteria, nodes, parts, windows = self._computed_tables
+        data = {
+            "version": _CACHE_VERSION, "fingerprint": self.fingerprint,
+            "modes": {mode: "\n".join(str(st) for st in self.statements(mode)) + "\n"
+                      for mode in _MODES},
+            "texts": [text for _, _, text in self._parsed],
+            "tables": {"criteria": [[c.id, c.kind, c.text, c.rank] for c in criteria.values()],
+                       "nodes": nodes, "parts": parts, "windows": windows},
+        }
+        if path is not None:
+            import tempfile  # only on a cache miss: it is not on the fast path
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
+                                                 delete=False, suffix=".tmp") as out:
+                    json.dump(data, out)
+                os.replace(out.name, path)  # atomic: a reader sees all of it or none
+            except OSError:
+                pass
+        return data
 
     @cached_property
     def _tables(self) -> tuple[dict[str, Criterion], dict[str, str], dict[str, list[str]],
                                list[tuple[int, int | None]]]:
+        tables = self._prepared["tables"]
+        criteria = {cid: Criterion(cid, kind, text, rank)
+                    for cid, kind, text, rank in tables["criteria"]}
+        windows = [tuple(w) for w in tables["windows"]]
+        return criteria, tables["nodes"], tables["parts"], windows
+
+    @cached_property
+    def _computed_tables(self) -> tuple[dict[str, Criterion], dict[str, str],
+                                        dict[str, list[str]], list[tuple[int, int | None]]]:
         # The KB states criterion/3, node/2 and part/3 as facts: grounding just
         # those statements is enough (and ten times quicker than the whole KB);
         # should one be derived by a rule, the whole KB is grounded instead.
@@ -430,7 +500,7 @@ class KnowledgeBase:
 
     def statement_texts(self) -> list[str]:
         """The text of every statement of the layer files, in reading order."""
-        return [text for _, _, text in self._parsed]
+        return self._prepared["texts"]
 
     def ids(self, kind: str) -> list[str]:
         return sorted((c.id for c in self.criteria.values() if c.kind == kind),

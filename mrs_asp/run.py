@@ -100,10 +100,10 @@ def default_jobs() -> int:
 def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
                   fmt: str, show_case: bool = False,
                   max_alternatives: int | None = MAX_ALTERNATIVES) -> str:
-    # warm=False: a command-line process decides its input once, and a lone
-    # case grounded on its own costs less than building the warm engine.
+    # A lone case grounded on its own costs a command-line process less than
+    # building the warm engine; a batch asks it what is missing (mrs_asp/warm.py).
     answers = decide(batch, kb=kb, missing=missing, max_alternatives=max_alternatives,
-                     warm=False)
+                     warm=missing and len(batch) > 1)
     # A case derived from FHIR answers in the FHIR input's terms (mrs_asp.fhir).
     answers = [loaded.cite(answer) if hasattr(loaded, "cite") else answer
                for loaded, answer in zip(batch, answers)]
@@ -143,6 +143,9 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
             yield _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
         return
     engine_for(kb).prepare(missing)
+    if missing:  # the workers inherit the warm engine's abduction grounding
+        from .warm import warm_engine_for
+        warm_engine_for(kb).prepare()
     # What the workers inherit (modules, the parsed KB) is kept out of their
     # collections, so the collector neither scans it nor copies its pages.
     gc.freeze()
