@@ -33,6 +33,8 @@ import json
 import re
 from typing import Any
 
+from .terminal import printable
+
 __all__ = ["CaseError", "MAX_DEPTH", "MAX_ERRORS", "document_errors", "json_error_message",
            "pointer", "printable", "show", "text_errors"]
 
@@ -73,21 +75,6 @@ class CaseError(ValueError):
         first = errors[0]
         first.errors = tuple(errors)
         return first
-
-
-def printable(text: str) -> str:
-    """``text`` with every non-printable character (control characters, lone
-    surrogates, line breaks) written as a Python escape: one safe line."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else _escaped(c) for c in text)
-
-
-def _escaped(char: str) -> str:
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def pointer(parts: list[str | int] | tuple[str | int, ...]) -> str:

@@ -211,7 +211,7 @@ def test_fail_field_named_like_a_pointer() -> None:
 def test_fail_control_characters_escaped_in_the_line() -> None:
     text = with_fields(findings=json.dumps({"\x1b]0;pwned\x07\nfake: APPROVED": True}))
     [err] = pytest.raises(CaseError, parse_case, text, "x.json").value.errors
-    assert str(err) == "x.json: /findings/\\x1b]0;pwned\\x07\\x0afake: APPROVED: unknown field"
+    assert str(err) == "x.json: /findings/\\x1b]0;pwned\\x07\\nfake: APPROVED: unknown field"
 
 
 def test_fail_json_errors_say_line_and_column() -> None:
