@@ -271,3 +271,13 @@ def test_fail_unwritable_log_answers_503_and_no_decision(tmp_path: Path,
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["retry-after"] == "5"
     assert "determination" not in response.text
+
+
+def test_success_start_up_warnings() -> None:
+    from mrs_asp.service.server import warnings_for
+    assert any("NOT authenticated" in w for w in warnings_for(ServiceConfig(no_auth=True)))
+    assert any("refused (401)" in w for w in warnings_for(ServiceConfig()))
+    wide = warnings_for(ServiceConfig(host="0.0.0.0", issuers=Path("i.json")))
+    assert any("beyond this machine's loopback" in w for w in wide)
+    assert any("--public-url" in w for w in wide)
+    assert warnings_for(ServiceConfig(issuers=Path("i.json"))) == []

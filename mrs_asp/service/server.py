@@ -42,6 +42,9 @@ def warnings_for(config: ServiceConfig) -> list[str]:
     if not _is_loopback(config.host):
         out.append(f"WARNING: listening on {config.host}, beyond this machine's loopback; "
                    "put TLS in front of it.")
+        if config.public_url is None and not config.no_auth:
+            out.append(f"note: no --public-url: CDS Hooks tokens must name {config.service_url} "
+                       "plus the path as their aud; give the URL the EHRs call instead.")
     return out
 
 
