@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import msgspec
-from clingo import Symbol
+from clingo import Symbol, parse_term
 
 from . import vocabulary
 from .cases import Case, Findings, case_data, field_description
@@ -248,18 +248,19 @@ class Abduction:
     of a factored form); once they are decided, ``finish`` writes the answer.
     """
 
-    def __init__(self, found: list[tuple[list[Symbol], list[str]]], case: Case,
+    def __init__(self, found: list[tuple[list[str], list[str]]], case: Case,
                  limit: int | None = MAX_ALTERNATIVES) -> None:
         self.case = case
         items = []
-        # Many alternatives share their fillings: each is written out once.
-        written: dict[Symbol, tuple[tuple, tuple[str, str], dict]] = {}
+        # Many alternatives share their fillings (terms as text, from
+        # engine.read_alternative): each is parsed and written out once.
+        written: dict[str, tuple[tuple, tuple[str, str], dict]] = {}
         for fills, achieved in found:
             ops = []
             for term in fills:
                 op = written.get(term)
                 if op is None:
-                    operation = fill_operation(term, case)
+                    operation = fill_operation(parse_term(term), case)
                     key = _key(operation)
                     op = written[term] = (_order(key), key, operation)
                 ops.append(op)

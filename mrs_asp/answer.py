@@ -13,7 +13,6 @@ from functools import lru_cache
 from collections.abc import Callable
 from pathlib import Path
 
-from clingo import Symbol
 
 from .abduce import MAX_ALTERNATIVES, Abduction, Ways, filled, why_nothing_is_missing
 from .cases import Case
@@ -128,7 +127,7 @@ def _answer_of(case: Case, atoms: Atoms, knowledge: KnowledgeBase) -> Answer:
 
 
 def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Sequence[Atoms],
-                  found: Sequence[list[tuple[list[Symbol], list[str]]]],
+                  found: Sequence[list[tuple[list[str], list[str]]]],
                   knowledge: KnowledgeBase, max_alternatives: int | None,
                   reported: Callable[[list[Case]], list[set[str]]],
                   unlifted: Sequence[list[tuple[str, str]]]) -> None:

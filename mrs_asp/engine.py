@@ -99,15 +99,24 @@ def read_atoms(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
             atoms.unreachable = True
 
 
-def read_alternative(model: clingo.Model) -> tuple[list[Symbol], list[str]]:
-    """One alternative of what is missing: (fill terms, criteria reported once filled)."""
-    fills: list[Symbol] = []
+def read_alternative(model: clingo.Model) -> tuple[list[str], list[str]]:
+    """One alternative of what is missing: (the text of each filling term, e.g.
+    ``finding(glioma,true)``; the criteria reported once filled).
+
+    Read as text in one call to clingo (``atom_texts``), as the evaluation is:
+    a case with many undocumented fields has thousands of alternatives of
+    dozens of fillings each, and reading each Symbol's name and arguments
+    through the C API was most of the time of what is missing.
+    """
+    fills: list[str] = []
     achieved: list[str] = []
-    for s in model.symbols(shown=True):
-        if s.name == "fill":
-            fills.append(s.arguments[1])
-        elif s.name == "achieved":
-            achieved.append(s.arguments[1].name)
+    for text in atom_texts(model.symbols(shown=True)):
+        name, _, rest = text.partition("(")
+        term = rest[rest.index(",") + 1:-1]  # after the case number
+        if name == "fill":
+            fills.append(term)
+        elif name == "achieved":
+            achieved.append(term)
     return fills, achieved
 
 
@@ -157,15 +166,15 @@ class Engine:
         return result
 
     # -- abduction --------------------------------------------------------------
-    def abduce(self, cases: Sequence[Case]) -> list[list[tuple[list[Symbol], list[str]]]]:
+    def abduce(self, cases: Sequence[Case]) -> list[list[tuple[list[str], list[str]]]]:
         """For each case, every subset-minimal set of fillings that approves it.
 
-        Each alternative is (fill terms, criteria reported once filled).
+        Each alternative is (fill terms as text, criteria reported once filled).
         """
         return [alternatives for alternatives, _ in self.abduce_why(cases)]
 
     def abduce_why(self, cases: Sequence[Case]
-                   ) -> list[tuple[list[tuple[list[Symbol], list[str]]], list[tuple[str, str]]]]:
+                   ) -> list[tuple[list[tuple[list[str], list[str]]], list[tuple[str, str]]]]:
         """:meth:`abduce`, and beside each case's alternatives, when there are
         none, the non-indications no filling lifts with the documented entries
         that still set them off, ``(criterion, JSON Pointer)``
@@ -187,7 +196,7 @@ class Engine:
         result = []
         for switch, lift in zip(switches, lifts):
             ctl.assign_external(switch, True)
-            alternatives: list[tuple[list[Symbol], list[str]]] = []
+            alternatives: list[tuple[list[str], list[str]]] = []
             ctl.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
             ctl.assign_external(switch, False)
             unlifted: list[tuple[str, str]] = []

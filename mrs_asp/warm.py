@@ -398,13 +398,13 @@ class WarmEngine:
             read_atoms(model.symbols(shown=True), result)
         return result[0]
 
-    def _abduce(self, true: list[int]) -> list[tuple[list[Symbol], list[str]]]:
+    def _abduce(self, true: list[int]) -> list[tuple[list[str], list[str]]]:
         if self._abducer is None:
             self._abducer = _Generic(self.kb, "abduce", self._inputs,
                                      [*self._facts, Function("abduce", [Number(0)])],
                                      ABDUCTION_OPTIONS)
         generic = self._abducer
-        alternatives: list[tuple[list[Symbol], list[str]]] = []
+        alternatives: list[tuple[list[str], list[str]]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
         return alternatives

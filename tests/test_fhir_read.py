@@ -527,3 +527,50 @@ def test_success_a_payer_extends_the_tables_in_its_own_folder(tmp_path, monkeypa
     assert c.case.implants[0].kind == "aneurysm_clip"
     monkeypatch.delenv("MRS_ASP_TERMINOLOGY")
     assert _one(_bundle([fb.device("d1", "257280003")])).case.implants[0].kind == "other"
+
+
+@settings(PROPERTY, max_examples=30)
+@given(st.lists(cases(), min_size=1, max_size=6))
+def test_success_the_answers_of_each_alternative_document_its_patch(dicts):
+    """Answering the questionnaire as an alternative's ``answers`` say, in a new
+    QuestionnaireResponse of the same input, reads back to the case patched by
+    that alternative, and approves it. (Answers cannot tell apart two implants of
+    one kind or two foreign bodies in one place: such cases are left out, and
+    reading such answers is bad input, see read.py.)"""
+    def distinct(d, group, key):
+        values = [e[key] for e in d.get(group) or []]
+        return len(values) == len(set(values))
+    dicts = [d for d in with_ids(dicts) if _distinct_studies(d)
+             and distinct(d, "implants", "kind") and distinct(d, "foreign_bodies", "location")]
+    bundles = [fb.case_as_resources(d, identifier=d["id"]) for d in dicts]
+    pairs = [p for b in bundles for p in fhir.evaluate(b)]
+    variants, wanted = [], []
+    for b, (c, answer) in zip(bundles, pairs):
+        for alternative in answer.missing[:4]:
+            patched = copy.deepcopy(b)
+            patched["entry"].append({"fullUrl": "urn:uuid:qr-missing", "resource":
+                                     fb.questionnaire_response(fb.qr_items(
+                                         alternative["answers"]), qid="qr-missing")})
+            variants.append(patched)
+            wanted.append(jsonpatch.apply_patch(case_data(c.case), alternative["patch"]))
+    read_back = [_one(v) for v in variants]
+    for c, want in zip(read_back, wanted):
+        assert _sorted_case(case_data(c.case)) == _sorted_case(want)
+    for answer in decide(read_back, missing=False):
+        assert answer.determination == "approved"
+
+
+def test_success_the_answers_to_the_questionnaire_of_what_is_missing_are_read():
+    """The pended flow: the provider answers the questionnaire of what is missing
+    (its own canonical), and 'unknown' MR safety is filled, not contradicted."""
+    b = _bundle([fb.device("d1", "14106009", "C113844")], diagnoses=["C71.1"])
+    qr = fb.questionnaire_response(fb.qr_items([{"linkId": "implants", "item": [
+        {"linkId": "implants.kind", "value": "pacemaker"},
+        {"linkId": "implants.mr_status", "value": "conditional"}]}]), qid="qr2")
+    qr["questionnaire"] = "http://example.org/mrs-asp/Questionnaire/mrs-76390-missing-abc|2+x"
+    b["entry"].append({"fullUrl": "urn:uuid:qr2", "resource": qr})
+    c = _one(b)
+    assert case_data(c.case)["implants"] == [{"kind": "pacemaker", "mr_status": "conditional"}]
+    assert c.provenance["/implants/0/mr_status"] == ["/entry/6/resource/item/0/item/1/answer/0"]
+    qr["questionnaire"] = "http://example.org/other/Questionnaire/something-else"
+    assert _one(b).case.implants[0].mr_status == "unknown"

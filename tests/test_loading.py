@@ -264,3 +264,18 @@ def test_success_iter_cases_raises_nothing_for_bad_files(tmp_path: Path) -> None
              tmp_path / ("y" * 256), tmp_path, "/dev/null", "/proc/self/mem"]
     for item in iter_cases(paths):
         assert isinstance(item, (CaseError, LoadedCase))
+
+
+def test_success_valid_cases_never_import_the_error_path() -> None:
+    """jsonschema and jsonpointer cost start-up time: a valid case is read and
+    decided without them (a bad one needs them)."""
+    script = ("import sys, json\n"
+              "from mrs_asp.loading import parse_case\n"
+              "from mrs_asp import decide\n"
+              f"decide([parse_case({json.dumps(json.dumps(CASE))}, 'x')])\n"
+              "print(sorted(m for m in ('jsonschema', 'jsonpointer') if m in sys.modules))\n"
+              "try:\n    parse_case('{}', 'y')\nexcept Exception:\n    pass\n"
+              "print('jsonschema' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.stdout.splitlines() == ["[]", "True"], proc.stderr

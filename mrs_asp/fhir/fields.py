@@ -39,6 +39,7 @@ class Field:
     text: str                    # what the field means
     required: bool               # required in its object (SPEC section 1)
     read: bool                   # the knowledge base reads it (a fact)
+    undocumented: tuple[str, ...] = ()   # values that read as not documented ('unknown')
 
     @property
     def in_group(self) -> bool:
@@ -56,7 +57,8 @@ def case_fields() -> tuple[Field, ...]:
     """Every field of SPEC section 1 a fact can document, in SPEC order (``id``,
     ``title`` and ``expected`` are not facts of the patient)."""
     return tuple(Field(f.link_id, f.group, f.name, _KINDS[f.type], tuple(f.values),
-                       f.description.rstrip("."), f.required, f.fact is not None)
+                       f.description.rstrip("."), f.required, f.fact is not None,
+                       tuple(f.undocumented))
                  for f in vocabulary.fields() if f.group is not None)
 
 

@@ -30,14 +30,17 @@ them; each is also in the README's FHIR section):
   ``preparation``, reports and studies ``cancelled`` / ``registered``) are
   not read; a resource that names no subject is taken as the patient's.
 * Only QuestionnaireResponses answering this guideline's questionnaire
-  (``.../Questionnaire/mrs-76390``, any base, any version) are read; an
-  answer to a linkId that is no case field is bad input.
+  (``.../Questionnaire/mrs-76390``) or one of what is missing
+  (``.../Questionnaire/mrs-76390-missing-...``: the same linkIds), any base,
+  any version, are read; an answer to a linkId that is no case field is bad
+  input.
 * Implant entries are matched by kind: a questionnaire entry (or a diagnosis)
-  is the same implant as the one Device (or diagnosis) of its kind; several
-  Devices of one kind are several implants, and a questionnaire entry that
-  cannot tell which of them it speaks of is bad input. Foreign bodies are
-  matched by location, prior studies by (modality, region, date) and by the
-  links between Procedure, DiagnosticReport and ImagingStudy.
+  is the same implant as the one Device, diagnosis or entry of another
+  response of its kind; several Devices (or entries of one response) of one
+  kind are several implants, and a questionnaire entry that cannot tell which
+  of them it speaks of is bad input. Foreign bodies are matched by location
+  the same way, prior studies by (modality, region, date) and by the links
+  between Procedure, DiagnosticReport and ImagingStudy.
 """
 
 from __future__ import annotations
@@ -70,6 +73,12 @@ _SKIP_STATUS = {
     "QuestionnaireResponse": {"entered-in-error", "stopped"},
     "Condition": set(),
 }
+
+
+#: Values that read as not documented, by field name (an implant's mr_status
+#: 'unknown'): another source's documented value fills them without conflict.
+_UNDOCUMENTED: dict[str, tuple[str, ...]] = {
+    f.name: f.undocumented for f in field_by_link_id().values() if f.undocumented}
 
 
 class FhirError(CaseError):
@@ -234,6 +243,11 @@ class _Facts:
         if known is None:
             self.values[name] = _Fact(value, [pointer])
             return
+        if known.value != value and value in _UNDOCUMENTED.get(name, ()):
+            return  # 'unknown' documents nothing (SPEC section 1): no conflict
+        if known.value != value and known.value in _UNDOCUMENTED.get(name, ()):
+            self.values[name] = _Fact(value, [pointer])
+            return
         if known.value != value:
             raise FhirError(self.source, pointer,
                             f"documents {what} = {_show(value)}, but {known.pointers[0]} "
@@ -248,6 +262,7 @@ class _Entry:
     fields: _Facts
     sources: list[str]
     origin: str = "resource"        # "resource" | "diagnosis" | "questionnaire"
+    response: str = ""              # the QuestionnaireResponse of a questionnaire entry
 
     def get(self, name: str) -> Any:
         fact = self.fields.values.get(name)
@@ -584,8 +599,10 @@ class _Reader:
     def questionnaire_responses(self) -> None:
         for pointer, qr in self.index.of_type("QuestionnaireResponse"):
             canonical = qr.get("questionnaire")
-            if not isinstance(canonical, str) or \
-                    canonical.split("|")[0].rstrip("/").split("/")[-1] != QUESTIONNAIRE_ID:
+            name = canonical.split("|")[0].rstrip("/").split("/")[-1] \
+                if isinstance(canonical, str) else ""
+            # the guideline's questionnaire, or one of what is missing (same linkIds)
+            if name != QUESTIONNAIRE_ID and not name.startswith(QUESTIONNAIRE_ID + "-missing-"):
                 continue
             if _status_skipped(qr, pointer) or not self.of_patient(qr, pointer):
                 continue
@@ -648,7 +665,8 @@ class _Reader:
 
     def _group(self, group: str, item: dict, pointer: str) -> None:
         fields = field_by_link_id()
-        entry = _Entry(group, _Facts(self.source), [pointer], "questionnaire")
+        entry = _Entry(group, _Facts(self.source), [pointer], "questionnaire",
+                       pointer.split("/item/", 1)[0])
         for j, child in enumerate(_array(item, "item", pointer)):
             at = f"{pointer}/item/{j}"
             link_id = _code(child, "linkId", at) if isinstance(child, dict) else None
@@ -669,11 +687,13 @@ class _Reader:
             if entry.get(name) is None:
                 raise self.fail(entry.sources[0], f"a {group} entry of the questionnaire "
                                 f"needs {group}.{name}")
-        # A study is one study whoever documents it; an implant or a foreign body of
-        # the questionnaire is the one resource (or diagnosis) entry of its kind or
-        # location, and two questionnaire entries are two implants.
+        # A study is one study whoever documents it. An implant or a foreign body of
+        # a questionnaire response is the one entry of its kind or location that a
+        # resource, a diagnosis or another response documents; two entries of one
+        # response are two implants.
         same = [e for e in entries if all(e.get(n) == entry.get(n) for n in key)
-                and (group == "imaging" or e.origin != "questionnaire")]
+                and (group == "imaging" or e.origin != "questionnaire"
+                     or e.response != entry.response)]
         if not same:
             entries.append(entry)
             return
