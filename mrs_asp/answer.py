@@ -7,10 +7,9 @@ mrs_asp/warm.py), and asks what is missing only for the denied ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Callable
 from pathlib import Path
 
 
@@ -40,6 +39,10 @@ class Answer:
     missing_total: int | None = None
     # `missing` in its factored form with each part's effect, for the text answer.
     ways: Ways | None = None
+    # False when what is missing was not computed (decide(missing=False)): the CLI's
+    # JSON answer (--no-missing) then leaves `missing` and `required` out, rather than
+    # an empty list that would read as "nothing is missing" (mrs_asp.report.answer_json).
+    missing_computed: bool = True
 
     def to_json(self) -> dict:
         """The JSON answer of SPEC section 5, plus ``why_nothing_missing`` when that
@@ -66,7 +69,9 @@ class Answer:
 
 @lru_cache(maxsize=8)
 def _engine(directory: Path) -> Engine:
-    return Engine(KnowledgeBase(directory))
+    knowledge = KnowledgeBase(directory)
+    knowledge.validate()  # a broken KB is refused before any case is decided
+    return Engine(knowledge)
 
 
 def engine_for(kb: str | Path | None = None) -> Engine:
@@ -90,9 +95,11 @@ def decide(cases: Iterable[Case | LoadedCase | dict], *, kb: str | Path | None =
 
     A single case is decided by the process's warm engine (mrs_asp/warm.py):
     the knowledge base stays grounded between calls, and the first call
-    builds it (a tenth of a second). ``warm=False`` grounds a single case on
-    its own instead, which is cheaper for a process that decides once (the
-    command line). Several cases are grounded together, once per batch.
+    builds it (a tenth of a second). Several cases are grounded together,
+    once per batch, and what is missing for the denied ones is asked of the
+    warm engine, case by case (a fraction of what a batch grounding of the
+    abduction costs). ``warm=False`` uses batch groundings alone, which is
+    cheaper for a process that decides one case once (the command line).
 
     A case is a :class:`LoadedCase` from the readers of :mod:`mrs_asp.loading`
     (known valid), a :class:`Case` or a LoadedCase built by hand, or plain
@@ -103,10 +110,19 @@ def decide(cases: Iterable[Case | LoadedCase | dict], *, kb: str | Path | None =
     LoadedCase's) before anything is decided.
     """
     plain: Sequence[Case] = [_valid(c, i) for i, c in enumerate(cases)]
-    if warm and len(plain) == 1:
+    if not warm:
+        answers = _batch_answers(plain, engine_for(kb), missing, max_alternatives)
+    else:
         from .warm import warm_engine_for
-        return [warm_engine_for(kb).decide(plain[0], missing, max_alternatives)]
-    return _batch_answers(plain, engine_for(kb), missing, max_alternatives)
+        engine = warm_engine_for(kb)
+        if len(plain) == 1:
+            answers = [engine.decide(plain[0], missing, max_alternatives)]
+        else:
+            answers = _batch_answers(plain, engine_for(kb), missing, max_alternatives, engine)
+    if not missing:
+        for answer in answers:
+            answer.missing_computed = False
+    return answers
 
 
 def _answer_of(case: Case, atoms: Atoms, knowledge: KnowledgeBase) -> Answer:
@@ -157,17 +173,32 @@ def _with_missing(answers: list[Answer], cases: Sequence[Case], evaluated: Seque
 
 
 def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
-                   max_alternatives: int | None = MAX_ALTERNATIVES) -> list[Answer]:
-    """Answers for cases grounded together, a batch at a time (mrs_asp/engine.py)."""
+                   max_alternatives: int | None = MAX_ALTERNATIVES, warm=None) -> list[Answer]:
+    """Answers for cases grounded together, a batch at a time (mrs_asp/engine.py);
+    what is missing on the warm engine ``warm`` (mrs_asp/warm.py) where given."""
     knowledge = engine.kb
     evaluated = engine.evaluate(plain, why=missing)
     answers = [_answer_of(case, atoms, knowledge) for case, atoms in zip(plain, evaluated)]
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]
         cases = [plain[i] for i in denied]
-        found = engine.abduce_why(cases)
+        found = _abductions(engine, cases, warm)
         _with_missing([answers[i] for i in denied], cases, [evaluated[i] for i in denied],
                       [alts for alts, _ in found], knowledge, max_alternatives,
                       lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)],
                       [unlifted for _, unlifted in found])
     return answers
+
+
+def _abductions(engine: Engine, cases: Sequence[Case], warm
+                ) -> list[tuple[list[tuple[list[str], list[str]]], list[tuple[str, str]]]]:
+    """For each case, as :meth:`Engine.abduce_why` gives them: on the warm
+    engine where it is given and the case fits its generic grounding, else on
+    batch groundings."""
+    if warm is None:
+        return engine.abduce_why(cases)
+    found = [warm.alternatives(case) for case in cases]
+    rest = [i for i, got in enumerate(found) if got is None]
+    for i, got in zip(rest, engine.abduce_why([cases[i] for i in rest])):
+        found[i] = got
+    return found

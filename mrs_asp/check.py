@@ -26,7 +26,7 @@ from .kb import KnowledgeBase
 from .space import CASE_PREDICATES, REQUEST_DATE, space_statements, witness_case
 
 __all__ = ["CASE_PREDICATES", "CaseSpace", "REQUEST_DATE", "brief", "check_kb",
-           "indication_paths", "space_statements", "witness_case"]
+           "in_case_words", "indication_paths", "space_statements", "witness_case"]
 
 
 class CaseSpace:
@@ -110,6 +110,13 @@ def brief(case: dict) -> str:
     return "request " + case["request"]["date"] + ": " + "; ".join(bits)
 
 
+def in_case_words(case: dict) -> str:
+    """A witness as the case a reviewer would write: its JSON (SPEC section 1),
+    on one line, without the generated id and title."""
+    return json.dumps({k: v for k, v in case.items() if k not in ("id", "title")},
+                      separators=(", ", ": "))
+
+
 def _confirm(space: CaseSpace, case: dict, holds=(), fails=(), determination=None):
     """The witness must be a valid case that the engine decides as the question says."""
     answer = decide([case_from_data(case)], kb=space.kb.directory, missing=False)[0]
@@ -180,14 +187,14 @@ def _check(space: CaseSpace) -> Iterator[Finding]:
                     f"{name} sets off {ni} by its own evidence: "
                     f"{', '.join(triggers) or 'a study the path needs'} satisfies the path and is "
                     f"itself \"{criteria[ni].text}\"; only treatment or new or worsening "
-                    f"symptoms let the path approve. Witness: {brief(lean)}", lean)
+                    f"symptoms let the path approve. Witness: {in_case_words(lean)}", lean)
                 continue
             case = space.ask(holds=[*path, ni])
             if case is not None:
                 _confirm(space, case, holds=[*path, ni])
                 yield Finding("conflict", "info", (*path, ni),
                               f"{name} can hold together with {ni} (the non-indication "
-                              f"denies). Witness: {brief(case)}", case)
+                              f"denies). Witness: {in_case_words(case)}", case)
 
     # Redundant: a criterion implied by another of the same kind.
     leaves = [c for c in criteria if criteria[c].kind == "indication" and c not in kb.nodes]
@@ -213,4 +220,4 @@ def _check(space: CaseSpace) -> Iterator[Finding]:
             _confirm(space, case, holds=[a, b])
             yield Finding("overlap", "info", (a, b),
                           f"one entry sets off both {a} and {b} (the guideline words overlap). "
-                          f"Witness: {brief(case)}", case)
+                          f"Witness: {in_case_words(case)}", case)

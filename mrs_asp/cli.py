@@ -6,7 +6,11 @@ status (2 for bad input), never a traceback.
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
+import os
+import signal
 import sys
 import time
 from enum import Enum
@@ -15,17 +19,36 @@ from typing import Annotated, Optional
 
 import typer
 
+from . import __version__
 from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .case_errors import CaseError
 from .cases import case_json_schema
 from .loading import LoadedCase, iter_cases
 from .kb import KnowledgeBaseError
+from .terminal import printable
 
 app = typer.Typer(
     help="mrs-asp: the MR spectroscopy guideline (CPT 76390) as answer-set programming. "
          "Decide cases, explain them, and say what is missing to approve them.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    # Help texts are paragraphs (blank lines between them), rewrapped to the
+    # terminal's width: a docstring's own line breaks never cut a sentence.
+    rich_markup_mode="markdown")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mrs-asp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
+    """mrs-asp: the MR spectroscopy guideline (CPT 76390) as answer-set programming.
+    Decide cases, explain them, and say what is missing to approve them."""
 
 
 class Format(str, Enum):
@@ -39,8 +62,9 @@ BATCH = 2000
 PARALLEL_BATCH = 500  # small enough that every worker gets work
 
 PathsArg = Annotated[list[Path], typer.Argument(
-    help="Case files (.json), case libraries (.jsonl, one case per line) or directories "
-         "of .json cases.", show_default=False,
+    help="Case files (.json), case libraries (.jsonl, one case per line), directories "
+         "of .json cases, or - for standard input (one case, or one per line).",
+    show_default=False,
     # the library reports an unreadable path as one line and goes on with the rest
     readable=False)]
 KbOpt = Annotated[Optional[Path], typer.Option(
@@ -50,27 +74,57 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    sys.stderr.write(f"mrs-asp: {message}\n")
+    sys.stderr.write(f"mrs-asp: {printable(message)}\n")
     return typer.Exit(code)
 
 
-def _engine(kb: Path | None):
+def _warn(message: str) -> None:
+    sys.stderr.write(f"mrs-asp: warning: {printable(message)}\n")
+
+
+def _echo(line: str) -> None:
+    """One line of human-facing output: whatever a case or file name holds, it
+    stays one line and sends nothing to the terminal (mrs_asp.terminal)."""
+    typer.echo(printable(line))
+
+
+def _guarded(command):
+    """A knowledge base that cannot be run is one line on stderr and exit 2,
+    wherever in a command it is found."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KnowledgeBaseError as exc:
+            raise _fail(str(exc)) from None
+    return run
+
+
+def _engine(kb: Path | None, probe: bool = False):
+    """The engine for ``kb``, validated (mrs_asp.kb.KnowledgeBase.validate);
+    ``probe``: also decide one small case to find a KB with no answer set."""
     try:
-        return engine_for(kb)
+        engine = engine_for(kb)
+        if probe:
+            engine.probe()
+        return engine
     except KnowledgeBaseError as exc:
         raise _fail(str(exc)) from None
 
 
 def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
-             library: bool = False):
+             library: bool = False, tally: list[int] | None = None):
     """Valid cases in batches; each bad case is reported on stderr as it is met.
-    A ``library`` (regress, check --cases) includes its sub-directories."""
+    A ``library`` (regress, check --cases) includes its sub-directories;
+    ``tally[0]`` counts the valid cases."""
     batch: list[LoadedCase] = []
     for item in iter_cases(paths, recursive=library):
         if isinstance(item, CaseError):
             errors.append(item)
-            sys.stderr.write("".join(f"{error}\n" for error in item.errors))
+            sys.stderr.write("".join(f"{printable(str(error))}\n" for error in item.errors))
             continue
+        if tally is not None:
+            tally[0] += 1
         batch.append(item)
         if len(batch) >= size:
             yield batch
@@ -79,8 +133,17 @@ def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
         yield batch
 
 
+def _no_cases(paths, errors: list[CaseError]) -> typer.Exit:
+    """Exit for an input that holds no case at all (a gate must not pass on it)."""
+    if errors:  # every case was bad input, each already reported
+        return typer.Exit(2)
+    return _fail(f"{', '.join(map(str, paths))}: no cases found (expected .json case files, "
+                 f"a .jsonl library or a directory of .json cases)")
+
+
 JobsOpt = Annotated[int, typer.Option(
-    "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per core).")]
+    "--jobs", "-j", min=0,
+    help="Worker processes for large inputs (0: one per core; at most one per core).")]
 
 
 MaxAlternativesOpt = Annotated[int, typer.Option(
@@ -98,26 +161,44 @@ BaseOpt = Annotated[str, typer.Option(
 def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int,
          show_case: bool = False, base: str | None = None,
          max_alternatives: int = MAX_ALTERNATIVES) -> None:
-    from .run import default_jobs, rendered
+    from .run import Stopped, default_jobs, rendered
     _engine(kb)
     errors: list[CaseError] = []
+    tally = [0]
     if format in (Format.pas, Format.crd):
         from .fhir.cli import write_responses
-        write_responses(_batches(paths, errors), format.value, kb, base, errors)
+        write_responses(_batches(paths, errors, tally=tally), format.value, kb, base, errors)
+        if not tally[0]:
+            raise _no_cases(paths, errors)
         if errors:
             raise typer.Exit(2)
         return
-    jobs = jobs or default_jobs()
+    cores = default_jobs()
+    if jobs > cores:
+        # More workers than cores only adds memory and switching (1,000 workers on
+        # 2 cores: +2 GB and 17 times slower).
+        _warn(f"--jobs {jobs} is more than the {cores} core{'s' if cores != 1 else ''} "
+              f"available; using {cores}")
+        jobs = cores
+    jobs = jobs or cores
     out = sys.stdout.write
-    for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH),
-                          kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs,
-                          show_case=show_case, max_alternatives=max_alternatives or None):
-        out(chunk)
+    try:
+        for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH,
+                                       tally=tally),
+                              kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs,
+                              show_case=show_case, max_alternatives=max_alternatives or None):
+            out(chunk)
+    except Stopped as stop:
+        raise _fail(f"stopped by {signal.Signals(stop.signum).name}",
+                    128 + stop.signum) from None
+    if not tally[0]:
+        raise _no_cases(paths, errors)
     if errors:
         raise typer.Exit(2)
 
 
 @app.command()
+@_guarded
 def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
              no_missing: Annotated[bool, typer.Option(
                  "--no-missing", help="Skip computing what is missing for denied cases.")] = False,
@@ -130,22 +211,28 @@ def evaluate(paths: PathsArg, format: FormatOpt = Format.text,
     order-select request (one case per requested item). --format pas writes the PAS
     response Bundle, --format crd the CDS Hooks response, one JSON per input per line.
 
-    Exits 0 whatever the determinations, 2 if any case is bad input (the others are
-    still answered).
+    Exits 0 whatever the determinations; 2 if any case is bad input (the others are
+    still answered), if there is no case at all, or if the knowledge base is broken.
+    With --no-missing the JSON answer has no "missing" and "required" fields.
     """
     _run(paths, kb, not no_missing, "evaluate", format, jobs, show_case, base, max_alternatives)
 
 
 @app.command()
+@_guarded
 def missing(paths: PathsArg, format: FormatOpt = Format.text, kb: KbOpt = None,
             jobs: JobsOpt = 0, show_case: ShowCaseOpt = False,
             base: BaseOpt = "http://example.org/mrs-asp",
             max_alternatives: MaxAlternativesOpt = MAX_ALTERNATIVES) -> None:
-    """What documentation would turn each denied request into an approval."""
+    """What documentation would turn each denied request into an approval.
+
+    Exit status as for evaluate.
+    """
     _run(paths, kb, True, "missing", format, jobs, show_case, base, max_alternatives)
 
 
 @app.command()
+@_guarded
 def questionnaire(case: Annotated[Optional[Path], typer.Argument(
                       help="A case or FHIR input: print the questionnaire of what is missing "
                            "for it (for a FHIR input with several items, one per line).",
@@ -166,6 +253,7 @@ def questionnaire(case: Annotated[Optional[Path], typer.Argument(
 
 
 @app.command()
+@_guarded
 def regress(directory: Annotated[Path, typer.Argument(
                 help="Case library: a directory of .json cases and FHIR inputs "
                      "(sub-directories included) or a .jsonl file.",
@@ -173,10 +261,16 @@ def regress(directory: Annotated[Path, typer.Argument(
             junit: Annotated[Optional[Path], typer.Option(
                 "--junit", help="Also write JUnit XML to FILE.", show_default=False)] = None,
             kb: KbOpt = None) -> None:
-    """Run a case library against each case's `expected`; exit 1 on any mismatch."""
+    """Run a case library against each case's `expected`.
+
+    Prints one line per mismatch and a summary. Exit status: 0 when every case
+    passes; 1 when some case does not match its `expected`; 2 for bad input (a
+    case that does not load, a library with no cases, a broken knowledge base),
+    which wins over 1.
+    """
     from .regress import Outcome, compare, junit_xml
     _engine(kb)
-    if not directory.exists():
+    if str(directory) != "-" and not directory.exists():
         raise _fail(f"{directory}: no such file or directory")
     started = time.perf_counter()
     outcomes: list[Outcome] = []
@@ -184,17 +278,20 @@ def regress(directory: Annotated[Path, typer.Argument(
     for batch in _batches([directory], errors, library=True):
         for loaded, answer in zip(batch, decide(batch, kb=kb, missing=False)):
             outcomes.append(compare(loaded, answer))
+    if not outcomes and not errors:
+        raise _no_cases([directory], errors)
     outcomes += [Outcome(e.file, "", error=str(e)) for e in errors]
     seconds = time.perf_counter() - started
     for o in outcomes:
         if o.differences:
-            typer.echo(f"MISMATCH {o.source} ({o.id}): " + "; ".join(o.differences))
+            _echo(f"MISMATCH {o.source} ({o.id}): " + "; ".join(o.differences))
     bad = [o for o in outcomes if o.differences]
-    typer.echo(f"{len(outcomes) - len(bad) - len(errors)} passed, {len(bad)} mismatched, "
-               f"{len(errors)} bad input, {len(outcomes)} cases in {seconds:.2f}s")
+    _echo(f"{len(outcomes) - len(bad) - len(errors)} passed, {len(bad)} mismatched, "
+          f"{len(errors)} bad input, {len(outcomes)} cases in {seconds:.2f}s")
     if junit is not None:
+        library = directory.name.removesuffix(".jsonl") or str(directory)
         try:
-            junit.write_bytes(junit_xml(outcomes, seconds))
+            junit.write_bytes(junit_xml(outcomes, seconds, library))
         except OSError as exc:
             raise _fail(f"{junit}: cannot write JUnit XML: {exc.strerror}") from None
     if errors:
@@ -210,6 +307,7 @@ class Severity(str, Enum):
 
 
 @app.command()
+@_guarded
 def check(kb: KbOpt = None,
           cases: Annotated[Optional[Path], typer.Option(
               "--cases", help="Also report criterion coverage of this case library.",
@@ -221,24 +319,41 @@ def check(kb: KbOpt = None,
           format: FormatOpt = Format.text,
           fail_on: Annotated[Severity, typer.Option(
               "--fail-on", help="Exit 1 when a finding at or above this severity exists.")]
-          = Severity.error) -> None:
+          = Severity.error,
+          show: Annotated[Optional[Severity], typer.Option(
+              "--show", help="Print the findings at or above this severity (default: "
+                             "warning, or the --fail-on level when lower).",
+              show_default=False)] = None,
+          verbose: Annotated[bool, typer.Option(
+              "--verbose", "-v", help="Print every finding, infos too (as --show info).")]
+          = False) -> None:
     """Check the rules: lint of kb/, conflicts with witness cases, dead, masked and
-    redundant criteria over all valid cases, and (with --cases) library coverage."""
+    redundant criteria over all valid cases, and (with --cases) library coverage.
+
+    Text output lists errors and warnings; infos are counted, and printed with
+    --verbose or --show info. JSON output holds every finding. Exit status: 0; 1 when
+    a finding at or above --fail-on exists; 2 for bad input (a broken knowledge base,
+    --min-coverage without --cases, an empty library, or bad cases in it; the
+    coverage of the valid cases is still reported).
+    """
     from .check import check_kb
     from .findings import SEVERITIES, at_or_above
     from .lint import lint_kb
-    engine = _engine(kb)
+    if min_coverage is not None and cases is None:
+        raise _fail("--min-coverage needs --cases DIR: the coverage gate measures a case "
+                    "library")
+    engine = _engine(kb, probe=True)
     findings = lint_kb(engine.kb.directory)
     if not any(f.kind == "parse_error" for f in findings):
         findings += check_kb(engine.kb)
     coverage = None
+    errors: list[CaseError] = []
     if cases is not None:
         from .coverage import coverage_findings, criterion_ids, library_coverage
-        errors: list[CaseError] = []
         answers = [a for batch in _batches([cases], errors, library=True)
                    for a in decide(batch, kb=kb, missing=False)]
-        if errors:
-            raise typer.Exit(2)
+        if not answers:
+            raise _no_cases([cases], errors)
         coverage = library_coverage(answers, criterion_ids(kb), kb)
         findings += coverage_findings(coverage, min_coverage)
     findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
@@ -248,28 +363,49 @@ def check(kb: KbOpt = None,
             report["coverage"] = coverage.to_json()
         typer.echo(json.dumps(report, indent=2))
     else:
-        if coverage is not None:
-            typer.echo(f"COVERAGE of {cases}: {coverage.ratio():.0%} of criteria seen both "
-                       "holding and failing")
-            width = max(map(len, coverage.counts))
-            for cid, (held, failed) in coverage.counts.items():
-                mark = "" if coverage.covered(cid) else "  <- gap"
-                typer.echo(f"  {cid:<{width}}  holds {held:>4}  fails {failed:>4}{mark}")
-        for severity in reversed(SEVERITIES):
-            group = [f for f in findings if f.severity == severity]
-            if not group:
-                continue
-            typer.echo(f"{severity.upper()} ({len(group)})")
-            for f in group:
-                where = f" [{f.location}]" if f.location else ""
-                typer.echo(f"  {f.kind}: {f.message}{where}")
-        counts = {s: sum(f.severity == s for f in findings) for s in SEVERITIES}
-        typer.echo(", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES)))
+        threshold = "info" if verbose else (show.value if show is not None else (
+            fail_on.value if not at_or_above(fail_on.value, "warning") else "warning"))
+        _check_text(findings, coverage, cases, threshold)
+    if errors:
+        raise typer.Exit(2)
     if any(at_or_above(f.severity, fail_on.value) for f in findings):
         raise typer.Exit(1)
 
 
+def _check_text(findings, coverage, cases, threshold: str) -> None:
+    """`check` for a policy author: the coverage table (gaps marked there, once),
+    then the findings at or above ``threshold`` by severity, then the counts."""
+    from .findings import SEVERITIES, at_or_above
+    if coverage is not None:
+        _echo(f"COVERAGE of {cases}: {coverage.ratio():.0%} of criteria seen both "
+              "holding and failing")
+        width = max(map(len, coverage.counts))
+        for cid, (held, failed) in coverage.counts.items():
+            mark = "" if coverage.covered(cid) else "  <- gap"
+            _echo(f"  {cid:<{width}}  holds {held:>4}  fails {failed:>4}{mark}")
+    for severity in reversed(SEVERITIES):
+        group = [f for f in findings if f.severity == severity]
+        if not group or not at_or_above(severity, threshold):
+            continue
+        _echo(f"{severity.upper()} ({len(group)})")
+        gaps = [f for f in group if f.kind == "coverage_gap"]
+        for f in group:
+            if f.kind == "coverage_gap":
+                continue
+            where = f" [{f.location}]" if f.location else ""
+            _echo(f"  {f.kind}: {f.message}{where}")
+        if gaps:  # each is marked in the table above: named once
+            _echo(f"  coverage_gap: {len(gaps)} criteri{'a' if len(gaps) != 1 else 'on'} not "
+                  f"seen both holding and failing in the library (marked above)")
+    counts = {s: sum(f.severity == s for f in findings) for s in SEVERITIES}
+    hidden = [s for s in SEVERITIES if counts[s] and not at_or_above(s, threshold)]
+    note = (f" ({' and '.join(hidden)} not shown: --verbose or --show {hidden[0]} shows them)"
+            if hidden else "")
+    _echo(", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES)) + note)
+
+
 @app.command()
+@_guarded
 def diff(old: Annotated[str, typer.Argument(
              help="The current knowledge base: a directory, or a git revision of kb/ "
                   "(HEAD~1, main, or REV:path).")],
@@ -281,45 +417,61 @@ def diff(old: Annotated[str, typer.Argument(
              "--witnesses/--no-witnesses",
              help="Also search all valid cases for ones the two versions decide differently.")]
          = True,
+         fail_on_change: Annotated[bool, typer.Option(
+             "--fail-on-change",
+             help="Exit 1 when some library case changes determination or criteria.")]
+         = False,
          format: FormatOpt = Format.text) -> None:
     """Which decisions a change to the rules would flip: library cases, and generated
-    witness cases beyond the library."""
+    witness cases beyond the library.
+
+    A git revision is read from the repository of the current directory, each
+    version into its own temporary folder; a variant's `extends` is followed inside
+    the same revision. Exit status: 0; 1 with --fail-on-change when a library case
+    changes; 2 for bad input (a version that is neither a directory nor a revision,
+    a broken knowledge base, an empty library, or bad cases in it: the others are
+    still compared).
+    """
     from .diff import diff_library, diff_witnesses, materialize
     try:
         tmp, (old_dir, new_dir) = materialize([old, new])
     except KnowledgeBaseError as exc:
         raise _fail(str(exc)) from None
+    errors: list[CaseError] = []
     with tmp:
-        old_engine, new_engine = _engine(old_dir), _engine(new_dir)
+        old_engine, new_engine = _engine(old_dir, probe=True), _engine(new_dir, probe=True)
         library = cases if cases is not None else (Path("cases") if Path("cases").is_dir()
                                                    else None)
         flips = []
         n_cases = 0
         if library is not None:
-            errors: list[CaseError] = []
             loaded = [c for batch in _batches([library], errors) for c in batch]
-            if errors:
-                raise typer.Exit(2)
+            if not loaded:
+                raise _no_cases([library], errors)
             n_cases = len(loaded)
             flips = diff_library(old_dir, new_dir, loaded)
         found = diff_witnesses(old_engine.kb, new_engine.kb) if witnesses else []
     if format is Format.json:
         typer.echo(json.dumps({"old": old, "new": new, "library": [f.to_json() for f in flips],
                                "witnesses": found}, indent=2))
-        return
-    if library is not None:
-        flipped = [f for f in flips if f.old != f.new]
-        typer.echo(f"{library}: {len(flipped)} of {n_cases} cases change determination, "
-                   f"{len(flips) - len(flipped)} more change criteria only")
-        for f in flips:
-            arrow = f"{f.old} -> {f.new}" if f.old != f.new else f"{f.old} (unchanged)"
-            typer.echo(f"  {f.id}: {arrow}; {' '.join(f.changed)}")
-    if witnesses:
-        typer.echo(f"beyond the library: {len(found)} generated case"
-                   f"{'s' if len(found) != 1 else ''} decided differently")
-        for w in found:
-            typer.echo(f"  {w['old']} -> {w['new']} via {' + '.join(w['path'])}: {w['brief']}"
-                       f"; {' '.join(w['changed'])}")
+    else:
+        if library is not None:
+            flipped = [f for f in flips if f.old != f.new]
+            _echo(f"{library}: {len(flipped)} of {n_cases} cases change determination, "
+                  f"{len(flips) - len(flipped)} more change criteria only")
+            for f in flips:
+                arrow = f"{f.old} -> {f.new}" if f.old != f.new else f"{f.old} (unchanged)"
+                _echo(f"  {f.id}: {arrow}; {' '.join(f.changed)}")
+        if witnesses:
+            _echo(f"beyond the library: {len(found)} generated case"
+                  f"{'s' if len(found) != 1 else ''} decided differently")
+            for w in found:
+                _echo(f"  {w['old']} -> {w['new']} via {' + '.join(w['path'])}: {w['brief']}"
+                      f"; {' '.join(w['changed'])}")
+    if errors:
+        raise typer.Exit(2)
+    if fail_on_change and flips:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -352,6 +504,10 @@ def serve(host: Annotated[str, typer.Option(
                                    "not of the machine.")] = "full",
           access_log: Annotated[bool, typer.Option(
               "--access-log/--no-access-log", help="Log each request on stderr.")] = True,
+          cases: Annotated[Optional[Path], typer.Option(
+              "--cases", help="The case library the reviewer's and author's pages offer "
+                              "(default: ./cases, else the source checkout's cases/).",
+              show_default=False)] = None,
           ) -> None:
     """Serve decisions over HTTP: a JSON API, CDS Hooks (CRD), PAS and DTR; every
     decision recorded in the decision log. Stops gracefully on SIGTERM."""
@@ -360,7 +516,7 @@ def serve(host: Annotated[str, typer.Option(
         raise _fail(f"--durability: expected 'full' or 'normal', got {durability!r}")
     config = ServiceConfig(host=host, port=port, kb=kb, db=db, issuers=issuers,
                            no_auth=no_auth, public_url=public_url, body_limit=max_body,
-                           durability=durability)
+                           durability=durability, cases=cases)
     from .service.server import run
     from .service.store import StoreError
     try:
@@ -411,7 +567,31 @@ def schema() -> None:
 
 
 def main() -> None:  # console script entry point
-    app()
+    """The console script: the app, plus what only a real process meets.
+
+    Standard output closed (``>&-``) or full (``> /dev/full``) is one line on
+    stderr and exit 1; a closed pipe (``| head -1``) ends the run quietly, exit 1
+    (as click does). Stopped by SIGTERM or SIGHUP while deciding, a run cleans up
+    as for SIGINT and exits 128 + the signal's number.
+    """
+    if sys.stdout is None:
+        sys.stderr.write("mrs-asp: cannot write standard output: it is closed\n")
+        sys.exit(1)
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()
+    except OSError as exc:
+        # Nothing more can reach stdout; the interpreter must not try again at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        if exc.errno != errno.EPIPE:
+            sys.stderr.write(f"mrs-asp: cannot write standard output: "
+                             f"{exc.strerror or exc}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

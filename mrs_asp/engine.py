@@ -10,15 +10,16 @@ enumerate that case's subset-minimal fillings (domain heuristics, domRec).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import clingo
 from clingo import Function, Number, Symbol, TruthValue, ast
 
-from .cases import Case
+from .cases import Case, Request
 from .facts import CaseFeed, feed_statements
-from .kb import KnowledgeBase
+from .kb import KnowledgeBase, KnowledgeBaseError
 
 __all__ = ["ABDUCE_BATCH", "ABDUCTION_OPTIONS", "Atoms", "Engine", "EVALUATE_BATCH", "read_alternative",
            "read_atoms"]
@@ -137,11 +138,24 @@ class Engine:
     def prepare(self, missing: bool = True) -> None:
         """Parse and index everything a decision needs now, once, so that worker
         processes forked afterwards share it instead of each doing it again."""
-        self.kb.statements("evaluate" if missing else "explain")
-        if missing:
-            self.kb.statements("abduce")
+        self.kb.program("evaluate")  # the prepared KB: every mode and the tables
         self.kb.criteria  # noqa: B018 - builds the criteria tables
         feed_statements()
+
+    def probe(self) -> None:
+        """Decide one small case (a request and nothing else) to find a knowledge
+        base with no answer set before any real case: raises
+        :class:`~mrs_asp.kb.KnowledgeBaseError`. (A KB that has no answer set only
+        for some cases is found when their batch is decided.)"""
+        probe = Case(id="probe", request=Request(cpt="76390", date=dt.date(2026, 1, 1),
+                                                 body_region="brain"))
+        try:
+            self.evaluate([probe])
+        except KnowledgeBaseError:
+            raise KnowledgeBaseError(
+                f"{self.kb.directory}: the knowledge base has no answer set, even for a "
+                f"request with nothing documented: some rule or constraint rules out every "
+                f"answer") from None
 
     # -- evaluation -------------------------------------------------------------
     def evaluate(self, cases: Sequence[Case], why: bool = True) -> list[Atoms]:
@@ -160,7 +174,10 @@ class Engine:
         with ctl.solve(yield_=True) as handle:
             model = handle.model()
             if model is None:  # cannot happen with a stratified KB; say so if it does
-                raise RuntimeError("the knowledge base has no answer set for this batch")
+                first = f" (the batch of {len(cases)} from case {cases[0].id!r})" if cases else ""
+                raise KnowledgeBaseError(f"{self.kb.directory}: the knowledge base has no "
+                                         f"answer set{first}: some rule or constraint "
+                                         f"rules out every answer")
             symbols = model.symbols(shown=True)
         read_atoms(symbols, result)
         return result

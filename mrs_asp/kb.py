@@ -9,6 +9,7 @@ Python tables.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,21 @@ __all__ = ["GUIDELINE_VERSION", "Criterion", "KnowledgeBase", "KnowledgeBaseErro
 
 #: The version of the guideline that kb/ encodes (kb/mrs.lp names it).
 GUIDELINE_VERSION = "2"
+
+
+_CACHE_VERSION = 1
+
+
+def _cache_file(fingerprint: str) -> Path | None:
+    """Where the prepared KB of a fingerprint is kept (None: the cache is off)."""
+    where = os.environ.get("MRS_ASP_CACHE")
+    if where == "":
+        return None
+    if where is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                 ".cache")
+        where = os.path.join(base, "mrs-asp")
+    return Path(where) / f"kb-{fingerprint}-{clingo.__version__}.json"
 
 
 class KnowledgeBaseError(Exception):
@@ -54,6 +70,64 @@ def layer_files(directory: Path) -> list[Path]:
 
 def _quiet(code: clingo.MessageCode, message: str) -> None:
     pass
+
+
+_HOLDS_HEAD = re.compile(r"holds\(\w+,([a-z]\w*)\)(?: :- |\.$)")
+_NO_SCRIPT = ("#script is not allowed in a knowledge base: it holds rules, not code "
+              "(the engine never runs embedded scripts)")
+# Comments and strings of clingo source, blanked before looking for directives.
+_COMMENT_OR_STRING = re.compile(r'%\*.*?\*%|%[^\n]*|"(?:\\.|[^"\\\n])*"', re.DOTALL)
+_DIRECTIVE = re.compile(r'#(script|include)\b\s*(?:<([^>\n]*)>|"([^"\n]*)")?')  # clingo: no space after #
+
+
+def _check_source(path: Path, roots: set[Path]) -> None:
+    """A layer file must be text (UTF-8, no NUL byte), hold no ``#script`` and
+    ``#include`` nothing outside ``roots`` (the directories of the KB's layers).
+    Checked before clingo parses it: clingo would follow the include, and its
+    parser aborts the process on some binary input."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KnowledgeBaseError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    nul = data.find(b"\0")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        nul = exc.start if nul < 0 else min(nul, exc.start)
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise KnowledgeBaseError(f"{path}:{line}: not a text file (byte 0x{data[nul]:02x} at "
+                                 f"offset {nul}): a layer file is UTF-8 clingo source")
+    if "#script" not in text and "#include" not in text:  # the usual case: no directive
+        return
+    code = _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
+    for match in _DIRECTIVE.finditer(code):
+        line = code.count("\n", 0, match.start()) + 1
+        if match[1] == "script":
+            raise KnowledgeBaseError(f"{path}:{line}: {_NO_SCRIPT}")
+        # The file name is read from the text itself (the blanked copy lost it).
+        named = _DIRECTIVE.match(text, match.start())
+        target = (named[2] or named[3]) if named else None
+        if target is None:
+            raise KnowledgeBaseError(f"{path}:{line}: #include without a file name")
+        resolved = (path.parent / target).resolve()
+        if not any(resolved.is_relative_to(root) for root in roots):
+            raise KnowledgeBaseError(
+                f"{path}:{line}: #include {target!r} is outside the knowledge base "
+                f"({', '.join(sorted(map(str, roots)))})")
+
+
+_MESSAGE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):\d+(?:-[\d:]+)?: (?:error|info|warning): "
+                      r"(?P<text>.*)$", re.DOTALL)
+
+
+def _parse_error(path: Path, messages: list[str], exc: Exception) -> str:
+    """clingo's parse messages as one line: ``file:line: what is wrong``."""
+    for message in messages:
+        match = _MESSAGE.match(message)
+        if match:
+            return f"{match['file']}:{match['line']}: {' '.join(match['text'].split())}"
+    return f"{path}: does not parse: {' '.join(('; '.join(messages) or str(exc)).split())}"
 
 
 @dataclass(frozen=True)
@@ -194,17 +268,70 @@ class KnowledgeBase:
         def logger(code: clingo.MessageCode, message: str) -> None:
             messages.append(message.strip())
 
+        roots = {path.parent.resolve() for path in self.files}
         for path in self.files:  # file by file: each statement's file is known
+            _check_source(path, roots)
             statements: list[ast.AST] = []
             try:
                 ast.parse_files([str(path)], statements.append, logger=logger)
             except RuntimeError as exc:
-                detail = "; ".join(messages) or str(exc)
-                raise KnowledgeBaseError(f"{self.directory}: {detail}") from None
+                raise KnowledgeBaseError(_parse_error(path, messages, exc)) from None
             for statement in statements:
+                if statement.ast_type == ast.ASTType.Script:  # #script (lua) that parsed
+                    raise KnowledgeBaseError(f"{path}:{statement.location.begin.line}: "
+                                             f"{_NO_SCRIPT}")
                 text = str(statement)
                 parsed.append((path.name, _named_anonymous(statement, text), text))
         return parsed
+
+    def validate(self) -> None:
+        """Refuse a knowledge base the engine cannot run faithfully, before any
+        case is decided: raises :class:`KnowledgeBaseError` with one line naming
+        ``file:line`` and what is wrong.
+
+        Checked: every layer file is UTF-8 text without NUL bytes, holds no
+        ``#script`` and ``#include``s nothing outside the knowledge base's
+        directories, and parses; every criterion the KB names (each leaf of
+        the indication tree, ``part/3``, and each constant ``Id`` of a
+        ``holds(Case, Id)`` head that is no inner node) has its
+        ``criterion(Id, Kind, "text")`` row with non-empty words (the
+        explanation prints them; without one a node would silently drop out).
+        A KB with no answer set is found when a batch is decided
+        (:meth:`mrs_asp.engine.Engine.probe` asks on one small case first).
+        """
+        criteria, nodes, parts = self.criteria, self.nodes, self.parts
+        # The criteria the KB itself names (its roots are its own, not Python's):
+        # every leaf of the tree, and every constant id of a holds(Case, Id) head.
+        leaves = [child for children in parts.values() for child in children
+                  if child not in nodes]
+        derived = [m[1] for _, _, text in self._parsed
+                   if (m := _HOLDS_HEAD.match(text)) and m[1] not in nodes]
+        for cid in dict.fromkeys([*leaves, *derived]):
+            criterion = criteria.get(cid)
+            if criterion is None:
+                raise KnowledgeBaseError(
+                    f"{self._where(cid)}: criterion {cid} has no criterion({cid}, Kind, "
+                    f"\"guideline text\") row (the explanation would leave it out)")
+            if not criterion.text.strip():
+                raise KnowledgeBaseError(
+                    f"{self._where(cid, 'criterion(')}: criterion {cid} has empty guideline "
+                    f"text")
+
+    def _where(self, cid: str, head: str = "holds(") -> str:
+        """``file:line`` of the first statement whose head is ``head...cid...``
+        (a ``holds(C, cid)`` rule by default), else of the first whose head
+        names ``cid`` at all (``part(vascular, 1, cid)``), else the directory."""
+        by_name = {path.name: path for path in self.files}
+        named = re.compile(rf"[(,]{re.escape(cid)}[,)]")
+        first = None
+        for name, statement, text in self._parsed:
+            top = text.partition(" :- ")[0]
+            if named.search(top):
+                where = f"{by_name[name]}:{statement.location.begin.line}"
+                if top.startswith(head):
+                    return where
+                first = first or where
+        return first or str(self.directory)
 
     def statements(self, mode: str) -> list[ast.AST]:
         """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
@@ -220,14 +347,68 @@ class KnowledgeBase:
         # The solver's own notes (e.g. "domRec ignored: No domain atoms found" for a
         # case no filling can approve) are not the user's business.
         ctl = clingo.Control(["--warn=none", *(arguments or [])], logger=_quiet)
-        with ast.ProgramBuilder(ctl) as builder:
-            for statement in self.statements(mode):
-                builder.add(statement)
+        # The statements as prepared text: clingo reads it in one call, where
+        # adding the parsed statements one by one crosses into it for each.
+        ctl.add("base", [], self.program(mode))
         return ctl
+
+    def program(self, mode: str) -> str:
+        """The statements of a mode as program text (the anonymous variables of
+        positive body atoms named, see _named_anonymous), from the cache of
+        prepared KBs when this KB's fingerprint is there."""
+        return self._prepared["modes"][mode]
+
+    @cached_property
+    def _prepared(self) -> dict:
+        """What a decision needs of the KB, prepared once for its fingerprint and
+        kept in the cache directory (``$MRS_ASP_CACHE``, else
+        ``$XDG_CACHE_HOME/mrs-asp``, else ``~/.cache/mrs-asp``; ``MRS_ASP_CACHE=``
+        empty turns it off): each mode's program text, the statements' texts and
+        the tables. Any edit to a layer changes the fingerprint, so a stale
+        entry is never read; an unreadable or unwritable cache only costs the
+        parse."""
+        path = _cache_file(self.fingerprint)
+        if path is not None:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("version") == _CACHE_VERSION and data.get("fingerprint") == \
+                        self.fingerprint:
+                    return data
+            except (OSError, ValueError):
+                pass
+        criteria, nodes, parts, windows = self._computed_tables
+        data = {
+            "version": _CACHE_VERSION, "fingerprint": self.fingerprint,
+            "modes": {mode: "\n".join(str(st) for st in self.statements(mode)) + "\n"
+                      for mode in _MODES},
+            "texts": [text for _, _, text in self._parsed],
+            "tables": {"criteria": [[c.id, c.kind, c.text, c.rank] for c in criteria.values()],
+                       "nodes": nodes, "parts": parts, "windows": windows},
+        }
+        if path is not None:
+            import tempfile  # only on a cache miss: it is not on the fast path
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
+                                                 delete=False, suffix=".tmp") as out:
+                    json.dump(data, out)
+                os.replace(out.name, path)  # atomic: a reader sees all of it or none
+            except OSError:
+                pass
+        return data
 
     @cached_property
     def _tables(self) -> tuple[dict[str, Criterion], dict[str, str], dict[str, list[str]],
                                list[tuple[int, int | None]]]:
+        tables = self._prepared["tables"]
+        criteria = {cid: Criterion(cid, kind, text, rank)
+                    for cid, kind, text, rank in tables["criteria"]}
+        windows = [tuple(w) for w in tables["windows"]]
+        return criteria, tables["nodes"], tables["parts"], windows
+
+    @cached_property
+    def _computed_tables(self) -> tuple[dict[str, Criterion], dict[str, str],
+                                        dict[str, list[str]], list[tuple[int, int | None]]]:
         # The KB states criterion/3, node/2 and part/3 as facts: grounding just
         # those statements is enough (and ten times quicker than the whole KB);
         # should one be derived by a rule, the whole KB is grounded instead.
@@ -319,7 +500,7 @@ class KnowledgeBase:
 
     def statement_texts(self) -> list[str]:
         """The text of every statement of the layer files, in reading order."""
-        return [text for _, _, text in self._parsed]
+        return self._prepared["texts"]
 
     def ids(self, kind: str) -> list[str]:
         return sorted((c.id for c in self.criteria.values() if c.kind == kind),

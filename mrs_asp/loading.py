@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -290,48 +291,90 @@ def _iter_jsonl(path: str, source: str) -> Iterator[LoadedCase | CaseError]:
     except CaseError as err:
         yield err
         return
-    found = False
     with file:
-        lines = _Lines(file)
-        while True:
+        yield from _iter_lines(_Lines(file), source)
+
+
+#: The path that means standard input, and how its cases are named in messages.
+STDIN, STDIN_SOURCE = "-", "<stdin>"
+
+
+def _iter_stdin() -> Iterator[LoadedCase | CaseError]:
+    """Standard input (``-``): one case per line when its first line is a whole
+    JSON document, else one JSON case (pretty-printed); read with the same bounds."""
+    lines = _Lines(sys.stdin.buffer)
+    try:
+        number, first = lines.next()
+    except OSError as exc:
+        yield _os_error(STDIN_SOURCE, exc)
+        return
+    if first is not None:
+        try:
+            msgspec.json.decode(first.removeprefix(_BOM))
+        except (msgspec.MsgspecError, RecursionError):
             try:
-                number, line = lines.next()
+                data = first + sys.stdin.buffer.read(MAX_CASE_BYTES + 1 - len(first))
             except OSError as exc:
-                yield _os_error(f"{source}:{lines.number + 1}", exc)
+                yield _os_error(STDIN_SOURCE, exc)
                 return
-            if line is None:
-                yield CaseError(f"{source}:{number}", "", f"a line larger than {_LIMIT_WORDS} "
-                                f"({MAX_CASE_BYTES} bytes), the limit for one case; the rest "
-                                "of the file is not read")
+            if len(data) > MAX_CASE_BYTES:
+                yield _too_large(STDIN_SOURCE, "standard input")
                 return
-            if not line:
-                break
-            if number == 1 and line[:3] == _BOM:
-                line = line[3:]
-            if line.isspace():
-                continue
-            if line[-1:] == b"\n":
-                line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
-            found = True
-            where = f"{source}:{number}"
-            fhir = _fhir(line, where)
-            if fhir is not None:
-                yield from fhir
-                continue
+            if not data.strip():
+                yield CaseError(STDIN_SOURCE, "", "empty standard input: expected a JSON "
+                                                  "case or one case per line")
+                return
             try:
-                yield parse_case(line, where)
+                yield parse_case(data, STDIN_SOURCE)
             except CaseError as err:
-                last = None
-                if line.strip() == b"{":
-                    try:
-                        last = _pretty_case(line, lines)
-                    except OSError:
-                        last = None
-                if last is not None:
-                    err = CaseError(where, "", f"invalid JSON Lines: one case pretty-printed "
-                                               f"over lines {number}-{last}; expected each "
-                                               "case whole on one line")
                 yield err
+            return
+    lines.back.append((number, first))
+    yield from _iter_lines(lines, STDIN_SOURCE)
+
+
+def _iter_lines(lines: _Lines, source: str) -> Iterator[LoadedCase | CaseError]:
+    """The cases of a JSON Lines stream, one per non-blank line."""
+    found = False
+    while True:
+        try:
+            number, line = lines.next()
+        except OSError as exc:
+            yield _os_error(f"{source}:{lines.number + 1}", exc)
+            return
+        if line is None:
+            yield CaseError(f"{source}:{number}", "", f"a line larger than {_LIMIT_WORDS} "
+                            f"({MAX_CASE_BYTES} bytes), the limit for one case; the rest "
+                            "of the file is not read")
+            return
+        if not line:
+            break
+        if number == 1 and line[:3] == _BOM:
+            line = line[3:]
+        if line.isspace():
+            continue
+        if line[-1:] == b"\n":
+            line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
+        found = True
+        where = f"{source}:{number}"
+        fhir = _fhir(line, where)
+        if fhir is not None:
+            yield from fhir
+            continue
+        try:
+            yield parse_case(line, where)
+        except CaseError as err:
+            last = None
+            if line.strip() == b"{":
+                try:
+                    last = _pretty_case(line, lines)
+                except OSError:
+                    last = None
+            if last is not None:
+                err = CaseError(where, "", f"invalid JSON Lines: one case pretty-printed "
+                                           f"over lines {number}-{last}; expected each "
+                                           "case whole on one line")
+            yield err
     if not found:
         yield CaseError(source, "", "empty file: expected one JSON object per line")
 
@@ -368,6 +411,9 @@ def _iter_directory(path: str, source: str, recursive: bool
 def _iter_path(path: str | os.PathLike[str], recursive: bool = False
                ) -> Iterator[LoadedCase | CaseError]:
     source = os.fspath(path)
+    if source == STDIN:
+        yield from _iter_stdin()
+        return
     try:
         is_dir = stat.S_ISDIR(os.stat(source).st_mode)
     except (OSError, ValueError) as exc:
@@ -432,7 +478,8 @@ def iter_cases(
     A ``.jsonl`` file holds one case per non-blank line (source 'file:lineno');
     a directory means its ``*.json`` files (sorted by name, hidden files and
     ``*.expected.json`` skipped; with ``recursive``, then its sub-directories,
-    as a case library is read); any other file is one JSON case, or, if it is
+    as a case library is read); ``-`` is standard input (one case, or one per
+    line); any other file is one JSON case, or, if it is
     a FHIR input (FHIR.md F2), the cases derived from it.  A bad path or a
     bad case yields a :class:`CaseError` (with every error of that document in
     its ``errors``) and iteration goes on; nothing else is raised for anything

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from xml.etree import ElementTree as ET
 
 from .answer import Answer
 from .loading import LoadedCase
+from .terminal import printable
 
 __all__ = ["Outcome", "compare", "junit_xml"]
 
@@ -52,19 +52,36 @@ def compare(loaded: LoadedCase, answer: Answer) -> Outcome:
     return outcome
 
 
-def junit_xml(outcomes: list[Outcome], seconds: float | None = None) -> bytes:
+def junit_xml(outcomes: list[Outcome], seconds: float | None = None,
+              library: str = "cases") -> bytes:
+    """The outcomes as JUnit XML: one ``testcase`` per case, named by its id
+    (a case that did not load, by its file), of class ``library`` (the library
+    folder's name).
+
+    Written with lxml, which refuses any string XML cannot hold, and every
+    string is first made printable (:func:`mrs_asp.terminal.printable`): an id
+    holding ``\\x01`` or an escape sequence is shown escaped, and the file
+    always parses.
+    """
+    from lxml import etree  # only a run that writes JUnit pays for the import
+
     failures = sum(1 for o in outcomes if o.differences)
     errors = sum(1 for o in outcomes if o.error)
-    suite = ET.Element("testsuite", name="mrs-asp regress", tests=str(len(outcomes)),
-                       failures=str(failures), errors=str(errors),
-                       time=f"{seconds if seconds is not None else 0:.3f}",
-                       timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    suite = etree.Element("testsuite", name=f"mrs-asp regress {printable(library)}",
+                          tests=str(len(outcomes)), failures=str(failures),
+                          errors=str(errors),
+                          time=f"{seconds if seconds is not None else 0:.3f}",
+                          timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"))
     for o in outcomes:
-        case = ET.SubElement(suite, "testcase", classname="cases", name=o.id or o.source,
-                             file=o.source.rsplit(":", 1)[0])
+        file, _, line = o.source.rpartition(":")  # 'lib.jsonl:3' -> 'lib.jsonl'
+        if not (file and line.isdigit()):
+            file = o.source
+        case = etree.SubElement(suite, "testcase", classname=printable(library),
+                                name=printable(o.id or o.source), file=printable(file))
         if o.error:
-            ET.SubElement(case, "error", message=o.error).text = o.error
+            message = printable(o.error)
+            etree.SubElement(case, "error", message=message).text = message
         elif o.differences:
-            message = "; ".join(o.differences)
-            ET.SubElement(case, "failure", message=message).text = "\n".join(o.differences)
-    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+            lines = [printable(d) for d in o.differences]
+            etree.SubElement(case, "failure", message="; ".join(lines)).text = "\n".join(lines)
+    return etree.tostring(suite, encoding="UTF-8", xml_declaration=True, pretty_print=True)

@@ -11,6 +11,7 @@ from .abduce import Part, Ways, describe_operation, is_container
 from .answer import Answer
 from .cases import Case
 from .kb import KnowledgeBase
+from .terminal import printable
 
 __all__ = ["answer_json", "answer_text", "case_text", "missing_text", "render", "value_at"]
 
@@ -22,7 +23,16 @@ _encode = msgspec.json.Encoder().encode
 
 def answer_json(answer: Answer) -> str:
     """One answer as one line of JSON (UTF-8, compact)."""
-    return _encode(answer.to_json()).decode()
+    return _encode(_answer_data(answer)).decode()
+
+
+def _answer_data(answer: Answer) -> dict:
+    """The JSON answer as the CLI prints it: without ``missing`` and ``required``
+    when they were not computed (--no-missing)."""
+    data = answer.to_json()
+    if not answer.missing_computed:
+        del data["missing"], data["required"]
+    return data
 
 
 def value_at(raw: dict, pointer: str) -> Any:
@@ -86,14 +96,15 @@ def answer_text(answer: Answer, kb: KnowledgeBase, raw: dict | None = None,
             lines.append(f"    - {cid}: \"{kb.criteria[cid].text}\"")
     if answer.determination == "denied":
         lines += missing_text(answer, case, kb).splitlines()[1:]
-    return "\n".join(lines)
+    # One element, one line: a newline or escape sequence in an id or title is shown, not obeyed.
+    return "\n".join(printable(line) for line in lines)
 
 
 def missing_text(answer: Answer, case: Case | None = None,
                  kb: KnowledgeBase | None = None) -> str:
     """What is missing to approve, grouped for a reviewer: what every way needs,
     then the ways, each with what it achieves; the guideline's words once, below."""
-    head = f"{answer.id}: {answer.determination.upper().replace('_', ' ')}"
+    head = f"{printable(answer.id)}: {answer.determination.upper().replace('_', ' ')}"
     if answer.determination != "denied":
         return head + "\n  nothing is missing."
     lines = [head]
@@ -189,7 +200,7 @@ def render(view: str, fmt: str, loaded, answer: Answer, kb: KnowledgeBase,
         if not show_case:
             return answer_json(answer) + "\n"
         data, provenance = _case_shown(loaded)
-        out = answer.to_json()
+        out = _answer_data(answer)
         out["case"] = data
         if provenance is not None:
             out["provenance"] = provenance

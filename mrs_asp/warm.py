@@ -57,13 +57,14 @@ from pathlib import Path
 import clingo
 from clingo import Function, Number, String, Symbol, TruthValue, ast
 
+from . import vocabulary
 from .abduce import MAX_ALTERNATIVES
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
-from . import vocabulary
-from .cases import Case, LoadedCase, day_number
+from .cases import Case, day_number
 from .engine import ABDUCTION_OPTIONS, Atoms, Engine, pointer_of, read_alternative, read_atoms
 from .facts import CaseFeed, vocabulary_statements
-from .kb import KnowledgeBase
+from .kb import KnowledgeBase, KnowledgeBaseError
+from .loading import LoadedCase
 
 __all__ = ["Slots", "WarmEngine", "warm_engine_for"]
 
@@ -343,7 +344,7 @@ class WarmEngine:
         inputs = domain.inputs
         facts = [Function("case", [Number(0)]),
                  Function("request_day", [Number(0), Number(_REQUEST_DAY)])]
-        self._evaluator = _Generic(kb, "evaluate", inputs, facts)
+        self._evaluator: _Generic | None = None  # built when first asked to decide
         self._inputs, self._facts = inputs, facts
         self._abducer: _Generic | None = None  # built when first asked what is missing
         self._lifter: _Generic | None = None  # built when first asked why nothing is
@@ -369,6 +370,23 @@ class WarmEngine:
                               [[] if found else self._unlifted(true)])
         return answer
 
+    def alternatives(self, case: Case
+                     ) -> tuple[list[tuple[list[str], list[str]]], list[tuple[str, str]]] | None:
+        """Every subset-minimal set of fillings that approves a denied case and,
+        when there is none, what no filling lifts, as
+        :meth:`mrs_asp.engine.Engine.abduce_why` finds them; None beyond the slots."""
+        true = self._true_inputs(case)
+        if true is None:
+            return None
+        with self._lock:
+            found = self._abduce(true)
+            return found, ([] if found else self._unlifted(true))
+
+    def prepare(self) -> None:
+        """Build the abduction's groundings now (before worker processes fork)."""
+        self._abducer_grounding()
+        self._lifter_grounding()
+
     def beyond_slots(self, case: Case | LoadedCase) -> bool:
         """Whether the case lies beyond the generic grounding (and goes to the batch path)."""
         return self._true_inputs(case.case if isinstance(case, LoadedCase) else case) is None
@@ -389,35 +407,43 @@ class WarmEngine:
 
     def _evaluate(self, true: list[int]) -> Atoms:
         generic = self._evaluator
+        if generic is None:
+            generic = self._evaluator = _Generic(self.kb, "evaluate", self._inputs, self._facts)
         result = [Atoms()]
         generic.set_case(true)
         with generic.control.solve(yield_=True) as handle:
             model = handle.model()
             if model is None:  # cannot happen with a stratified KB; say so if it does
-                raise RuntimeError("the knowledge base has no answer set for this case")
+                raise KnowledgeBaseError("the knowledge base has no answer set for this case")
             read_atoms(model.symbols(shown=True), result)
         return result[0]
 
-    def _abduce(self, true: list[int]) -> list[tuple[list[str], list[str]]]:
+    def _abducer_grounding(self) -> _Generic:
         if self._abducer is None:
             self._abducer = _Generic(self.kb, "abduce", self._inputs,
                                      [*self._facts, Function("abduce", [Number(0)])],
                                      ABDUCTION_OPTIONS)
-        generic = self._abducer
+        return self._abducer
+
+    def _abduce(self, true: list[int]) -> list[tuple[list[str], list[str]]]:
+        generic = self._abducer_grounding()
         alternatives: list[tuple[list[str], list[str]]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
         return alternatives
 
 
-    def _unlifted(self, true: list[int]) -> list[tuple[str, str]]:
-        """Why nothing is missing: the non-indications no filling lifts, with
-        ``lift(0)`` true (kb/80_abduction.lp, Engine.abduce_why)."""
+    def _lifter_grounding(self) -> _Generic:
         if self._lifter is None:
             self._lifter = _Generic(self.kb, "abduce", self._inputs,
                                     [*self._facts, Function("lift", [Number(0)])],
                                     ABDUCTION_OPTIONS)
-        generic = self._lifter
+        return self._lifter
+
+    def _unlifted(self, true: list[int]) -> list[tuple[str, str]]:
+        """Why nothing is missing: the non-indications no filling lifts, with
+        ``lift(0)`` true (kb/80_abduction.lp, Engine.abduce_why)."""
+        generic = self._lifter_grounding()
         found: list[tuple[str, str]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: found.extend(

@@ -98,3 +98,10 @@ def test_success_a_window_bound_in_kb_alone_changes_the_answers(tmp_path):
     for answer in (changed.decide(case), decide([case, case], kb=kb)[0]):
         assert answer.determination == "approved"
         assert answer.non_indications == []
+
+
+def test_success_batches_ask_the_warm_engine_what_is_missing():
+    cases = _library() + _generated()
+    batch = _batch_answers(cases, engine_for(None), True)
+    assert [_json(a) for a in decide(cases)] == [_json(a) for a in batch]
+    assert [_json(a) for a in decide(cases, warm=False)] == [_json(a) for a in batch]

@@ -40,6 +40,8 @@ def route_families() -> list[Any]:
     """Every route of the service, family by family."""
     from . import cds, fhir_api, rest
     routes: list[Any] = [*rest.ROUTES, *cds.ROUTES, *fhir_api.ROUTES]
+    from .pages import ROUTES as PAGES  # the reviewer's and the author's pages (issue 12)
+    routes += PAGES
     return routes
 
 

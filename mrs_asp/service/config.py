@@ -28,6 +28,8 @@ class ServiceConfig:
     public_url: str | None = None
     # The canonical base of generated FHIR resources (FHIR.md F1 `--base`).
     fhir_base: str = "http://example.org/mrs-asp"
+    # The case library of the pages (pages.library_dir): None = ./cases or the checkout's.
+    cases: Path | None = None
 
     @property
     def service_url(self) -> str:

@@ -1,0 +1,68 @@
+"""The cache of prepared knowledge bases (mrs_asp/kb.py), keyed by the KB's fingerprint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import msgspec
+
+from mrs_asp import decide, iter_cases
+from mrs_asp.kb import KnowledgeBase, layer_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _copy(kb: Path) -> Path:
+    kb.mkdir()
+    for layer in layer_files(ROOT / "kb"):
+        shutil.copy(layer, kb / layer.name)
+    return kb
+
+
+def _answers(kb: Path) -> list[bytes]:
+    cases = list(iter_cases([ROOT / "cases"]))
+    return [msgspec.json.encode(a.to_json()) for a in decide(cases, kb=kb, warm=False)]
+
+
+def test_success_a_cached_kb_answers_as_a_parsed_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
+    kb = _copy(tmp_path / "kb")
+    first = KnowledgeBase(kb)
+    first.criteria  # noqa: B018 - prepares it
+    stored = list((tmp_path / "cache").glob("kb-*.json"))
+    assert [p.name.split("-")[1] for p in stored] == [first.fingerprint]
+    # a fresh KnowledgeBase reads the cache, and parses nothing
+    second = KnowledgeBase(kb)
+    assert second.program("evaluate") == first.program("evaluate")
+    assert "_parsed" not in second.__dict__
+    assert second.criteria == first.criteria and second.windows == first.windows
+    monkeypatch.setenv("MRS_ASP_CACHE", "")
+    uncached = _answers(kb)
+    monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
+    assert _answers(kb) == uncached
+
+
+def test_success_an_edit_to_kb_is_never_answered_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
+    kb = _copy(tmp_path / "kb")
+    before = KnowledgeBase(kb)
+    assert before.windows == [(0, 90), (0, None)]
+    concepts = kb / "10_concepts.lp"
+    concepts.write_text(concepts.read_text().replace("window(within_three_months, 0, 90).",
+                                                     "window(within_three_months, 0, 30)."))
+    after = KnowledgeBase(kb)
+    assert after.fingerprint != before.fingerprint
+    assert after.windows == [(0, 30), (0, None)]
+    assert len(list((tmp_path / "cache").glob("kb-*.json"))) == 2
+
+
+def test_success_a_broken_cache_entry_is_prepared_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
+    kb = _copy(tmp_path / "kb")
+    good = KnowledgeBase(kb).program("abduce")
+    (entry,) = (tmp_path / "cache").glob("kb-*.json")
+    entry.write_text("{not json")
+    assert KnowledgeBase(kb).program("abduce") == good
+    assert json.loads(entry.read_text())["fingerprint"] == KnowledgeBase(kb).fingerprint
