@@ -104,7 +104,10 @@ class Decider:
         """On the event loop that will serve (the application's startup)."""
         self._turn = asyncio.Lock()
 
-    async def _decided(self, cases: Sequence[Case], missing: bool) -> list[Answer]:
+    async def decided(self, cases: Sequence[Case], missing: bool) -> list[Answer]:
+        """Answers for ``cases`` in the decider's turn (the warm engine is not shared
+        between threads), recording nothing; long lists in chunks, so other calls
+        get through between them."""
         if self._turn is None:
             self.start()
         turn = self._turn
@@ -137,7 +140,7 @@ class Decider:
         """Decide ``items`` (input as received, loaded case) and commit their records
         in one transaction, before anything is answered. The answer of a case read
         from FHIR is cited into the FHIR input (its evidence points there)."""
-        answers = await self._decided([loaded.case for _, loaded in items], missing)
+        answers = await self.decided([loaded.case for _, loaded in items], missing)
         decided = [Decided(given, loaded.case,
                            loaded.cite(answer) if hasattr(loaded, "cite") else answer)
                    for (given, loaded), answer in zip(items, answers)]

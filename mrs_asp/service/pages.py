@@ -404,7 +404,7 @@ async def post_what_if(request: Request) -> Response:
     except CaseError as err:
         raise case_problem(err, prefix="/case" if where == "/case" else "") from None
     # In the decider's turn, as every decision: the engine is not shared between threads.
-    [answer] = await request.app.state.decider._decided([loaded.case], True)
+    [answer] = await request.app.state.decider.decided([loaded.case], True)
     return _json({"case": patched, "answer": answer.to_json()})
 
 
