@@ -505,7 +505,10 @@ def test_success_signal_cleans_up_spool_and_workers(tmp_path, signum):
         # As from a terminal: a test runner started in the background may ignore SIGINT.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while (not list(spool.glob("mrs-asp-*/*.out")) and proc.poll() is None
+    # A batch waits in the spool as `N.in` from before a worker takes it until
+    # its answers are read back; `N.out` lives only for the moment between a
+    # worker writing it and this run reading it, too briefly to poll for.
+    while (not list(spool.glob("mrs-asp-*/*.in")) and proc.poll() is None
            and time.monotonic() < deadline):
         time.sleep(0.05)
     assert proc.poll() is None, f"the run ended before the signal: {proc.communicate()[1]!r}"
