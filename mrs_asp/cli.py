@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import __version__
+from . import __version__, tricks
 from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .case_errors import CaseError
@@ -49,6 +49,8 @@ def _main(version: Annotated[bool, typer.Option(
         help="Print the version and exit.")] = False) -> None:
     """mrs-asp: the MR spectroscopy guideline (CPT 76390) as answer-set programming.
     Decide cases, explain them, and say what is missing to approve them."""
+    if problem := tricks.unknown():  # MRS_ASP_PLAIN misspelt (mrs_asp/tricks.py)
+        raise _fail(problem)
 
 
 class Format(str, Enum):

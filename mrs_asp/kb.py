@@ -19,7 +19,7 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
-from . import layers
+from . import layers, tricks
 
 __all__ = ["GUIDELINE_VERSION", "Criterion", "KnowledgeBase", "KnowledgeBaseError",
            "default_kb_dir", "layer_files"]
@@ -31,8 +31,10 @@ GUIDELINE_VERSION = "2"
 _CACHE_VERSION = 1
 
 
-def _cache_file(fingerprint: str) -> Path | None:
-    """Where the prepared KB of a fingerprint is kept (None: the cache is off)."""
+def _cache_file(fingerprint: str, named: bool = True) -> Path | None:
+    """Where the prepared KB of a fingerprint is kept (None: the cache is off);
+    ``named=False``: prepared with the anonymous variables left as written
+    (``MRS_ASP_PLAIN=anonymous``), a file of its own."""
     where = os.environ.get("MRS_ASP_CACHE")
     if where == "":
         return None
@@ -40,7 +42,8 @@ def _cache_file(fingerprint: str) -> Path | None:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
                                                                  ".cache")
         where = os.path.join(base, "mrs-asp")
-    return Path(where) / f"kb-{fingerprint}-{clingo.__version__}.json"
+    plain = "" if named else "-plain-anonymous"
+    return Path(where) / f"kb-{fingerprint}-{clingo.__version__}{plain}.json"
 
 
 class KnowledgeBaseError(Exception):
@@ -185,6 +188,10 @@ def _named_anonymous(statement: ast.AST, text: str) -> ast.AST:
     only adds atoms (about a tenth of a case's grounding). Named, the variables
     mean the same in a positive literal (they are not safe to name under
     ``not``, and are left alone there).
+
+    A speed trick: ``MRS_ASP_PLAIN=anonymous`` leaves the rules as written
+    (mrs_asp/tricks.py; the answers are the same, benchmarks/README.md says
+    what it gains).
     """
     if not _ANONYMOUS.search(text) or statement.ast_type != ast.ASTType.Rule:
         return statement
@@ -280,9 +287,14 @@ class KnowledgeBase:
                 if statement.ast_type == ast.ASTType.Script:  # #script (lua) that parsed
                     raise KnowledgeBaseError(f"{path}:{statement.location.begin.line}: "
                                              f"{_NO_SCRIPT}")
-                text = str(statement)
-                parsed.append((path.name, _named_anonymous(statement, text), text))
+                parsed.append((path.name, statement, str(statement)))
         return parsed
+
+    @cached_property
+    def _named(self) -> list[ast.AST]:
+        """The statements of ``_parsed`` with their anonymous variables named
+        (:func:`_named_anonymous`), in the same order."""
+        return [_named_anonymous(statement, text) for _, statement, text in self._parsed]
 
     def validate(self) -> None:
         """Refuse a knowledge base the engine cannot run faithfully, before any
@@ -334,13 +346,20 @@ class KnowledgeBase:
         return first or str(self.directory)
 
     def statements(self, mode: str) -> list[ast.AST]:
-        """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or ``check``."""
-        if mode not in self._statements:
+        """Parsed statements for a mode: ``evaluate``, ``explain``, ``abduce`` or
+        ``check``; their anonymous variables named unless ``MRS_ASP_PLAIN``
+        says ``anonymous`` (:func:`_named_anonymous`)."""
+        return self._mode_statements(mode, not tricks.plain("anonymous"))
+
+    def _mode_statements(self, mode: str, named: bool) -> list[ast.AST]:
+        key = mode if named else f"{mode} as written"
+        if key not in self._statements:
             skipped, shown = _MODES[mode]
             layer = self.layers
-            self._statements[mode] = [st for name, st, _ in self._parsed
-                                      if layer[name] not in skipped and _kept(st, shown)]
-        return self._statements[mode]
+            statements = self._named if named else [st for _, st, _ in self._parsed]
+            self._statements[key] = [st for (name, _, _), st in zip(self._parsed, statements)
+                                     if layer[name] not in skipped and _kept(st, shown)]
+        return self._statements[key]
 
     def control(self, mode: str, arguments: list[str] | None = None) -> clingo.Control:
         """A fresh ``Control`` holding the knowledge base (not yet grounded)."""
@@ -354,32 +373,47 @@ class KnowledgeBase:
 
     def program(self, mode: str) -> str:
         """The statements of a mode as program text (the anonymous variables of
-        positive body atoms named, see _named_anonymous), from the cache of
-        prepared KBs when this KB's fingerprint is there."""
+        positive body atoms named, see _named_anonymous, unless ``MRS_ASP_PLAIN``
+        says ``anonymous``), from the cache of prepared KBs when this KB's
+        fingerprint is there."""
         return self._prepared["modes"][mode]
 
-    @cached_property
+    @property
     def _prepared(self) -> dict:
+        """What a decision needs of the KB (:meth:`_prepare`), for the setting
+        of ``MRS_ASP_PLAIN=anonymous`` in force."""
+        named = not tricks.plain("anonymous")
+        prepared = self._prepared_by.get(named)
+        if prepared is None:
+            prepared = self._prepared_by[named] = self._prepare(named)
+        return prepared
+
+    @cached_property
+    def _prepared_by(self) -> dict[bool, dict]:
+        return {}
+
+    def _prepare(self, named: bool) -> dict:
         """What a decision needs of the KB, prepared once for its fingerprint and
         kept in the cache directory (``$MRS_ASP_CACHE``, else
         ``$XDG_CACHE_HOME/mrs-asp``, else ``~/.cache/mrs-asp``; ``MRS_ASP_CACHE=``
         empty turns it off): each mode's program text, the statements' texts and
         the tables. Any edit to a layer changes the fingerprint, so a stale
         entry is never read; an unreadable or unwritable cache only costs the
-        parse."""
-        path = _cache_file(self.fingerprint)
+        parse. The programs with and without the anonymous variables named
+        (``named``) are kept apart, in memory and on disk."""
+        path = _cache_file(self.fingerprint, named)
         if path is not None:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if data.get("version") == _CACHE_VERSION and data.get("fingerprint") == \
-                        self.fingerprint:
+                        self.fingerprint and data.get("named", True) == named:
                     return data
             except (OSError, ValueError):
                 pass
         criteria, nodes, parts, windows = self._computed_tables
         data = {
-            "version": _CACHE_VERSION, "fingerprint": self.fingerprint,
-            "modes": {mode: "\n".join(str(st) for st in self.statements(mode)) + "\n"
+            "version": _CACHE_VERSION, "fingerprint": self.fingerprint, "named": named,
+            "modes": {mode: "\n".join(str(st) for st in self._mode_statements(mode, named)) + "\n"
                       for mode in _MODES},
             "texts": [text for _, _, text in self._parsed],
             "tables": {"criteria": [[c.id, c.kind, c.text, c.rank] for c in criteria.values()],
