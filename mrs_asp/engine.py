@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import clingo
 from clingo import Function, Number, Symbol, TruthValue, ast
 
+from . import tricks
 from .cases import Case, Request
 from .facts import CaseFeed, feed_statements
 from .kb import KnowledgeBase, KnowledgeBaseError
@@ -63,6 +64,11 @@ def atom_texts(symbols: Sequence[Symbol]) -> list[str]:
     one inside an atom (a nested term not last, f(g(1),h(2)), or a string
     "x),y") makes one piece too many, and then each atom is formatted on its
     own.
+
+    A speed trick, with :func:`read_atoms` and :func:`read_alternative` that
+    read its texts by hand: ``MRS_ASP_PLAIN=split`` reads each Symbol's name
+    and arguments instead (``_read_atoms_plain``, ``_read_alternative_plain``;
+    mrs_asp/tricks.py, and benchmarks/README.md for what it gains).
     """
     if len(symbols) < 2:
         return [str(s) for s in symbols]
@@ -77,6 +83,8 @@ def atom_texts(symbols: Sequence[Symbol]) -> list[str]:
 
 def read_atoms(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
     """Sort the shown atoms of a model into ``result[n]`` for case number n."""
+    if tricks.plain("split"):
+        return _read_atoms_plain(symbols, result)
     # Each atom as text, split by hand: several times faster than walking
     # each Symbol's name and arguments through the C API. The shown atoms
     # are flat but for the last argument of cites/3 and beyond_filling/3.
@@ -100,6 +108,47 @@ def read_atoms(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
             atoms.unreachable = True
 
 
+def _pointer_of_term(term: Symbol) -> str | None:
+    """:func:`pointer_of` of a ``ptr(Part, ...)`` Symbol, from its arguments."""
+    if (term.type != clingo.SymbolType.Function or term.name != "ptr" or term.negative
+            or not term.arguments):
+        return None
+    return "".join("/" + (part.string if part.type == clingo.SymbolType.String else str(part))
+                   for part in term.arguments)
+
+
+def _read_atoms_plain(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
+    """:func:`read_atoms` the plain way (``MRS_ASP_PLAIN=split``): each Symbol's
+    name and arguments read through clingo's API."""
+    for symbol in symbols:
+        name, arguments = symbol.name, symbol.arguments
+        atoms = result[arguments[0].number]
+        if name == "reported":
+            atoms.reported.append(str(arguments[1]))
+        elif name == "explained":
+            atoms.nodes.append(tuple(str(argument) for argument in arguments[1:]))
+        elif name == "cites":
+            atoms.cites.append((str(arguments[1]), _pointer_of_term(arguments[2])))
+        elif name == "determination":
+            atoms.determination = str(arguments[1])
+        elif name == "beyond_filling":
+            atoms.beyond_filling.append((str(arguments[1]), _pointer_of_term(arguments[2])))
+        elif name == "unreachable":
+            atoms.unreachable = True
+
+
+def _read_alternative_plain(model: clingo.Model) -> tuple[list[str], list[str]]:
+    """:func:`read_alternative` the plain way (``MRS_ASP_PLAIN=split``)."""
+    fills: list[str] = []
+    achieved: list[str] = []
+    for symbol in model.symbols(shown=True):
+        if symbol.name == "fill":
+            fills.append(str(symbol.arguments[1]))
+        elif symbol.name == "achieved":
+            achieved.append(str(symbol.arguments[1]))
+    return fills, achieved
+
+
 def read_alternative(model: clingo.Model) -> tuple[list[str], list[str]]:
     """One alternative of what is missing: (the text of each filling term, e.g.
     ``finding(glioma,true)``; the criteria reported once filled).
@@ -109,6 +158,8 @@ def read_alternative(model: clingo.Model) -> tuple[list[str], list[str]]:
     dozens of fillings each, and reading each Symbol's name and arguments
     through the C API was most of the time of what is missing.
     """
+    if tricks.plain("split"):
+        return _read_alternative_plain(model)
     fills: list[str] = []
     achieved: list[str] = []
     for text in atom_texts(model.symbols(shown=True)):
