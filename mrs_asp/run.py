@@ -5,6 +5,10 @@ order; worker processes (forked, so they inherit the parsed knowledge base)
 ground, solve and render a batch each, into a file of a temporary spool
 directory that the main process copies out in order. A single batch is
 decided in-process, so one case pays no start-up of workers.
+
+The spool is a speed trick: ``MRS_ASP_PLAIN=spool`` sends each batch and its
+answers through the pool's pipe instead (mrs_asp/tricks.py; the answers are
+the same, benchmarks/README.md says what the spool gains).
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import pickle
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from . import tricks
 from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .cases import case_json
@@ -112,10 +118,15 @@ def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view:
                    for loaded, answer in zip(batch, answers))
 
 
-def _work(task: tuple) -> str:
-    kb, missing, view, fmt, show_case, max_alternatives, spool, number = task
-    with open(os.path.join(spool, f"{number}.in"), "rb") as batch_file:
-        items = pickle.load(batch_file)
+def _sent(batch: list[LoadedCase]) -> list:
+    """A batch as a worker is given it: each case as its source and JSON text
+    (a worker validates it again, quicker than unpickling the model); a FHIR
+    case as itself, since it keeps its provenance."""
+    return [(c.source, c.text if c.text is not None else case_json(c.case))
+            if type(c) is LoadedCase else c for c in batch]
+
+
+def _decide_sent(items: list, kb, missing, view, fmt, show_case, max_alternatives) -> str:
     # A batch allocates many small objects and makes no garbage cycles worth
     # chasing: the collector runs once after it rather than every few hundred
     # allocations during it (~2% of a batch's time).
@@ -123,13 +134,28 @@ def _work(task: tuple) -> str:
     try:
         batch = [parse_case(item[1], item[0]) if isinstance(item, tuple) else item
                  for item in items]
-        answers = _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
+        return _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
     finally:
         gc.enable()
+
+
+def _work(task: tuple) -> str:
+    """A batch from the spool, its answers left there: returns their file."""
+    kb, missing, view, fmt, show_case, max_alternatives, spool, number = task
+    with open(os.path.join(spool, f"{number}.in"), "rb") as batch_file:
+        items = pickle.load(batch_file)
+    answers = _decide_sent(items, kb, missing, view, fmt, show_case, max_alternatives)
     path = os.path.join(spool, f"{number}.out")
     with open(path, "w", encoding="utf-8") as out:
         out.write(answers)
     return path
+
+
+def _work_plain(task: tuple) -> str:
+    """A batch through the pool's pipe, its answers back the same way
+    (``MRS_ASP_PLAIN=spool``)."""
+    kb, missing, view, fmt, show_case, max_alternatives, items = task
+    return _decide_sent(items, kb, missing, view, fmt, show_case, max_alternatives)
 
 
 def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: bool,
@@ -150,6 +176,10 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
     # collections, so the collector neither scans it nor copies its pages.
     gc.freeze()
     try:
+        if tricks.plain("spool"):
+            yield from _through_the_pipe(itertools.chain(first, batches), jobs, kb, missing,
+                                         view, fmt, show_case, max_alternatives)
+            return
         # A worker leaves each batch's answers in a file of the spool directory
         # and goes on with the next batch: sent back through the pool's pipe, a
         # batch of answers (~0.7 MB) kept it waiting until this process had read it.
@@ -172,10 +202,7 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
                     if stopping.is_set():
                         return
                     with open(os.path.join(spool, f"{number}.in"), "wb") as batch_file:
-                        pickle.dump([(c.source, c.text if c.text is not None
-                                      else case_json(c.case))
-                                     if type(c) is LoadedCase else c  # a FHIR case keeps its provenance
-                                     for c in batch], batch_file, pickle.HIGHEST_PROTOCOL)
+                        pickle.dump(_sent(batch), batch_file, pickle.HIGHEST_PROTOCOL)
                     yield kb, missing, view, fmt, show_case, max_alternatives, spool, number
 
             try:
@@ -190,3 +217,46 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
                 raise
     finally:
         gc.unfreeze()
+
+
+def _through_the_pipe(batches: Iterator[list[LoadedCase]], jobs: int, kb, missing, view,
+                      fmt, show_case, max_alternatives) -> Iterator[str]:
+    """:func:`rendered` without the spool (``MRS_ASP_PLAIN=spool``): each batch
+    goes to a worker, and its answers come back, through the pool's pipes.
+
+    A stop must not leave the pool's task thread blocked on the pipe: a batch
+    (~0.3 MB) is more than the pipe holds, and Pool.terminate waits for that
+    thread. It drains the pipe while the thread lives, but a batch still being
+    pickled when the drain finds the pipe empty would be written to a pipe
+    nobody reads any more. So, as in the spool's way, at most ``2 * jobs``
+    batches are out at a time and none is handed out after a stop; and the one
+    being handed over when the stop came (``handing``) is waited for before the
+    pool is terminated: a worker takes it when it ends its batch.
+    """
+    context = multiprocessing.get_context("fork")
+    window = threading.Semaphore(2 * jobs)
+    stopping = threading.Event()
+    handing = threading.Event()  # set while the task thread writes a batch to the pipe
+    with _stopped_by_signals(), context.Pool(jobs, _worker_init, (os.getpid(),)) as pool:
+
+        def tasks() -> Iterator[tuple]:
+            for batch in batches:
+                while not window.acquire(timeout=0.1):
+                    if stopping.is_set():
+                        return
+                if stopping.is_set():
+                    return
+                handing.set()
+                yield kb, missing, view, fmt, show_case, max_alternatives, _sent(batch)
+                handing.clear()  # the task thread asks for the next one: this one is sent
+
+        try:
+            for answers in _promptly(pool.imap(_work_plain, tasks())):
+                yield answers
+                window.release()
+        except BaseException:
+            stopping.set()
+            deadline = time.monotonic() + 60  # a worker ends its batch in well under that
+            while handing.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            raise
