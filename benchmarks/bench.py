@@ -131,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="library for the regress timing (the repository's cases/)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="keep the generated library and outputs in this directory")
+    parser.add_argument("--plain", default="", metavar="TRICKS",
+                        help="speed tricks to leave off, e.g. split,spool or all "
+                             "(MRS_ASP_PLAIN, mrs_asp/tricks.py; default: none)")
     args = parser.parse_args(argv)
+    os.environ["MRS_ASP_PLAIN"] = args.plain  # the commands timed inherit it
     n, repeat = max(args.n, 1), max(args.repeat, 1)
     cli = mrs_asp_command()
 
@@ -144,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"mrs-asp benchmarks: N={n} seed={args.seed} repeat={repeat} "
               f"cpus={os.cpu_count()} python={sys.version.split()[0]} "
-              f"load={' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+              f"load={' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+              f"{f' MRS_ASP_PLAIN={args.plain}' if args.plain else ''}")
         print(f"command: {' '.join(cli)}")
 
         t0 = time.perf_counter()

@@ -141,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--warm", type=int, default=10_000)
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--plain", default="", metavar="TRICKS",
+                        help="speed tricks to leave off, e.g. split,spool or all "
+                             "(MRS_ASP_PLAIN, mrs_asp/tricks.py; default: none)")
     args = parser.parse_args(argv)
+    os.environ["MRS_ASP_PLAIN"] = args.plain  # the commands timed inherit it
     print(f"load before: {os.getloadavg()}")
     cases = generate(args.n, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="mrs-asp-bench-") as tmp:
