@@ -85,7 +85,22 @@ def container_operations(case: Case, operations: list[dict]) -> list[dict]:
 
 
 def _key(op: dict) -> tuple[str, str]:
-    return op["path"], json.dumps(op["value"], sort_keys=True)
+    """An operation as a hashable, ordered key: its path and its value as JSON text."""
+    return op["path"], _value_text(op["value"])
+
+
+def _value_text(value) -> str:
+    """``json.dumps(value, sort_keys=True)``, without the encoder for the values
+    fillings set most (booleans and plain ASCII constants): the keys of a
+    case's alternatives are built tens of thousands of times in a run."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is str and value.isascii() and value.isprintable() \
+            and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, sort_keys=True)
 
 
 def _order(key: tuple[str, str]) -> tuple:
@@ -290,9 +305,11 @@ class Abduction:
             case, [op for op in listed[0][2] if op["path"].split("/", 2)[1] in everywhere]
         ) if listed else []
         self.listed = [(filling, set(achieved)) for _, _, filling, achieved, _ in listed]
-        self.ops = {_key(op): op for filling, _ in self.listed for op in filling}
-        residuals = [frozenset(_key(op) for op in filling) - common
-                     for filling, _ in self.listed]
+        #: each listed alternative's operations as keys (built once, read thrice)
+        self.listed_keys = [frozenset(keys) for *_, keys in listed]
+        self.ops = {key: op for _, _, filling, _, keys in listed
+                    for key, op in zip(keys, filling)}
+        residuals = [keys - common for keys in self.listed_keys]
         self.choices = factor(residuals, _order) if residuals and residuals[0] else []
         self.learned: dict[frozenset, set[str]] = {}
 
@@ -325,8 +342,8 @@ class Abduction:
             baseline = self.learned.get(base_keys, reported) if self.required else reported
         required = (_changes(reported, baseline, kb, Part(self.required))
                     if self.required else None)
-        by_alternative = {frozenset(_key(op) for op in filling): achieved
-                          for filling, achieved in self.listed}
+        by_alternative = {keys: achieved
+                          for keys, (_, achieved) in zip(self.listed_keys, self.listed)}
         choices: list[list[Part]] = []
         words: dict[frozenset, str] = {}  # each part in words, once
 
@@ -346,8 +363,8 @@ class Abduction:
             part_of.append(parts)
         head = [said(required)] if required else []
         missing = []
-        for filling, _ in self.listed:
-            rest = frozenset(_key(op) for op in filling) - base_keys
+        for keys, (filling, _) in zip(self.listed_keys, self.listed):
+            rest = keys - base_keys
             if len(part_of) == 1:
                 mine = [rest] if rest else []
             else:  # one choice of each group (a factored list is at most _FACTOR_LIMIT long)
