@@ -36,7 +36,7 @@ class CaseSpace:
         self.kb = kb
         ctl = kb.control("check", ["--opt-strategy=usc"])
         with ast.ProgramBuilder(ctl) as builder:
-            for statement in space_statements():
+            for statement in space_statements(tuple(kb.windows)):
                 builder.add(statement)
         ctl.ground([("base", [])])
         self._ctl = ctl

@@ -162,7 +162,8 @@ def diff_witnesses(old: KnowledgeBase, new: KnowledgeBase) -> list[dict]:
             for statement in kb.statements("check"):
                 if statement.ast_type not in skip:
                     builder.add(rename(statement))
-        for statement in space_statements():
+        for statement in space_statements(tuple(sorted({*old.windows, *new.windows},
+                                                             key=str))):
             builder.add(statement)
         leaves = {c for kb in (old, new) for p in indication_paths(kb) for c in p}
         ast.parse_string(_QUESTION + "".join(f"leaf({c}).\n" for c in sorted(leaves)),

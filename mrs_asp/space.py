@@ -34,9 +34,30 @@ SLOTS: dict[str, int] = {"imaging": 3, "implants": 2, "foreign_bodies": 2}
 _BOUNDED: dict[str, tuple] = {
     # a study's region is the request's or another one
     "imaging.body_region": ("brain", "spine"),
-    # day numbers: the request day, within 3 months, day 90, day 91, older
-    "imaging.date": (1000, 955, 910, 909, 820),
+    # a study's date: see study_days, from the KB's windows of days
 }
+
+
+def study_ages(windows) -> tuple[int, ...]:
+    """The ages (days before the request) the space tries for a study, from
+    the windows of days the knowledge base declares (``window/3``,
+    kb/10_concepts.lp): each window's first day, a day inside, its last day
+    and the day after, and a day beyond the longest window. The rules read a
+    study's date only against those windows, so these stand for every date;
+    for the shipped KB (0-90 days, and any age): 0, 45, 90, 91 and 180."""
+    ages = set()
+    for start, end in windows:
+        ages.add(start)
+        if end is not None:
+            ages |= {(start + end) // 2, end, end + 1}
+    bounded = [end for _, end in windows if end is not None]
+    ages.add(2 * max(bounded) if bounded else max(ages, default=0) + 1)
+    return tuple(sorted(age for age in ages if age >= 0))
+
+
+def study_days(windows) -> tuple[int, ...]:
+    """:func:`study_ages` as day numbers of the space (the request is day REQUEST_DAY)."""
+    return tuple(REQUEST_DAY - age for age in study_ages(windows))
 
 #: The input predicates the space chooses (the case and its request are fixed).
 CASE_PREDICATES: frozenset[str] = INPUT_PREDICATES - {"case"} - {
@@ -52,7 +73,9 @@ def _term(f: vocabulary.Field, value: Any) -> str:
     return vocabulary.constant(value)
 
 
-def _domain(f: vocabulary.Field) -> tuple:
+def _domain(f: vocabulary.Field, windows) -> tuple:
+    if f.link_id == "imaging.date":
+        return study_days(windows)
     if f.link_id in _BOUNDED:
         return _BOUNDED[f.link_id]
     if f.type == "boolean":
@@ -62,9 +85,14 @@ def _domain(f: vocabulary.Field) -> tuple:
     raise ValueError(f"case space: no values to try for {f.link_id} ({f.type})")
 
 
-def space_program() -> str:
+def space_program(windows=None) -> str:
     """The choice part of the case space, as program text built from the
-    declaration (its constants only, never a case)."""
+    declaration (its constants only, never a case) and the knowledge base's
+    windows of days (``[(start, end), ...]``, ``KnowledgeBase.windows``; by
+    default the shipped kb/'s)."""
+    if windows is None:
+        from .kb import KnowledgeBase, default_kb_dir
+        windows = KnowledgeBase(default_kb_dir()).windows
     out = ["case(0)."]
     values: list[str] = []
     for predicate in dict.fromkeys(f.fact for f in vocabulary.fields(facts_only=True)):
@@ -73,7 +101,7 @@ def space_program() -> str:
         group = vocabulary.GROUPS[first.group]
         for f in members:
             if f.link_id not in FIXED:
-                values += [f'space_value("{f.link_id}", {_term(f, v)}).' for v in _domain(f)]
+                values += [f'space_value("{f.link_id}", {_term(f, v)}).' for v in _domain(f, windows)]
         if all(f.link_id in FIXED for f in members):
             out.append(f"{predicate}(0, {', '.join(_term(f, FIXED[f.link_id]) for f in members)}).")
         elif group.repeats:
@@ -108,10 +136,12 @@ def space_program() -> str:
 
 
 @functools.cache
-def space_statements() -> list[ast.AST]:
+def space_statements(windows: tuple) -> list[ast.AST]:
     """The case space (derived choices, case_space.lp's questions, the
-    vocabulary facts), parsed once."""
-    text = space_program() + resources.files("mrs_asp").joinpath("case_space.lp").read_text()
+    vocabulary facts) for the windows of days ``windows`` (those of every
+    knowledge base it is grounded with), parsed once per windows."""
+    text = space_program(list(windows)) + \
+        resources.files("mrs_asp").joinpath("case_space.lp").read_text()
     statements: list[ast.AST] = []
     ast.parse_string(text, statements.append)
     return statements + vocabulary_statements()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +15,8 @@ from mrs_asp import decide
 from mrs_asp.loading import case_from_data
 from mrs_asp.check import CaseSpace, check_kb, indication_paths
 from mrs_asp.cli import app
-from mrs_asp.kb import KnowledgeBase
+from mrs_asp.kb import KnowledgeBase, layer_files
+from mrs_asp.space import REQUEST_DAY, space_program, study_ages
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = ROOT / "kb"
@@ -191,3 +194,33 @@ def test_success_cli_coverage_gate(tmp_path):
     assert result.exit_code == 1
     assert "coverage_gate" in result.stdout
     assert "glioma_grading" in result.stdout and "<- gap" in result.stdout
+
+
+def test_success_the_space_tries_the_study_ages_the_kb_windows_cut(tmp_path):
+    """The ages of the space's studies come from kb/'s window/3, not from a
+    second statement of the 3-month window: with the window cut to 0-60 days,
+    the space tries days 60 and 61 (not 90 and 91), check's witnesses are
+    decided by the engine as claimed, and a witness of recent imaging is at
+    most 60 days old."""
+    assert study_ages([(0, 90), (0, None)]) == (0, 45, 90, 91, 180)
+    assert study_ages([(0, 60), (0, None)]) == (0, 30, 60, 61, 120)
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for layer in layer_files(KB):
+        shutil.copy(layer, kb / layer.name)
+    concepts = kb / "10_concepts.lp"
+    text = concepts.read_text()
+    assert text.count("window(within_three_months, 0, 90).") == 1
+    concepts.write_text(text.replace("window(within_three_months, 0, 90).",
+                                     "window(within_three_months, 0, 60)."))
+    changed = KnowledgeBase(kb)
+    program = space_program(changed.windows)
+    days = {int(d) for d in re.findall(r'space_value\("imaging.date", (-?\d+)\)', program)}
+    assert days == {REQUEST_DAY - age for age in (0, 30, 60, 61, 120)}
+    # check re-decides every witness with the engine and raises if they disagree.
+    check_kb(changed)
+    witness = CaseSpace(changed).ask(holds=["recent_advanced_imaging"])
+    request = dt.date.fromisoformat(witness["request"]["date"])
+    ages = [(request - dt.date.fromisoformat(s["date"])).days for s in witness["imaging"]]
+    assert min(ages) <= 60
+    assert decide([witness], kb=kb)[0].non_indications == ["recent_advanced_imaging"]
