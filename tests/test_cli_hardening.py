@@ -141,7 +141,7 @@ def test_success_include_inside_the_kb_is_allowed(tmp_path):
     assert json.loads(result.stdout)["determination"] == "denied"
 
 
-def test_success_binary_kb_in_a_real_process_no_panic(tmp_path):
+def test_fail_binary_kb_in_a_real_process_is_one_line_no_panic(tmp_path):
     kb = kb_copy(tmp_path)
     (kb / "55_blob.lp").write_bytes(os.urandom(4096))
     proc = process("evaluate", "--kb", kb, DENIED)
@@ -230,7 +230,7 @@ def test_fail_empty_library_check_and_diff(tmp_path):
     assert invoke("diff", KB, VARIANT, tmp_path / "empty", "--no-witnesses").exit_code == 2
 
 
-def test_success_diff_fail_on_change():
+def test_fail_diff_fail_on_change_exits_1_on_a_change():
     changed = invoke("diff", KB, VARIANT, CASES, "--no-witnesses", "--fail-on-change")
     assert changed.exit_code == 1
     assert "6 of" in changed.stdout
@@ -409,7 +409,7 @@ def test_success_forged_ids_are_escaped_everywhere(tmp_path):
     assert "\\n" in mismatch
 
 
-def test_success_forged_unknown_field_name_on_stderr(tmp_path):
+def test_fail_forged_unknown_field_name_on_stderr(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({**case("c"), "\x1b]0;x\x07\nfake": 1}))
     result = invoke("evaluate", path)

@@ -35,14 +35,14 @@ def ids() -> list[str]:
     return criterion_ids()
 
 
-def test_ids_are_every_criterion_in_rank_order(ids):
+def test_success_ids_are_every_criterion_in_rank_order(ids):
     criteria = engine_for().kb.criteria
     assert set(ids) == set(criteria)
     assert [criteria[c].rank for c in ids] == sorted(criteria[c].rank for c in ids)
     assert ids[0] == "applies"
 
 
-def test_real_library_covers_every_criterion_both_ways(ids):
+def test_success_real_library_covers_every_criterion_both_ways(ids):
     loaded = [c for c in iter_cases(CASES) if isinstance(c, LoadedCase)]
     assert loaded
     cov = library_coverage(decide(loaded, missing=False), ids)
@@ -52,7 +52,7 @@ def test_real_library_covers_every_criterion_both_ways(ids):
     assert coverage_findings(cov, 1.0) == []
 
 
-def test_two_case_library_has_gaps_and_fails_the_gate(ids):
+def test_fail_two_case_library_has_gaps_and_fails_the_gate(ids):
     answers = decide([case(APPROVED), case(NOT_APPLICABLE)], missing=False)
     assert [a.determination for a in answers] == ["approved", "not_applicable"]
     cov = library_coverage(answers, ids)
@@ -81,7 +81,7 @@ def test_two_case_library_has_gaps_and_fails_the_gate(ids):
     assert not [f for f in coverage_findings(cov, cov.ratio()) if f.kind == "coverage_gate"]
 
 
-def test_never_applying_library():
+def test_fail_never_applying_library_covers_nothing():
     cov = library_coverage(decide([case(NOT_APPLICABLE)], missing=False), ["applies", "indicated"])
     assert cov.counts == {"applies": (0, 1), "indicated": (0, 0)}
     assert cov.ratio() == 0.0
@@ -90,12 +90,12 @@ def test_never_applying_library():
     assert "never holds and never fails" in messages["indicated"]
 
 
-def test_empty_coverage_is_complete():
+def test_success_empty_coverage_is_complete():
     assert Coverage({}).ratio() == 1.0
     assert coverage_findings(Coverage({}), 1.0) == []
 
 
-def test_answers_built_by_hand():
+def test_success_answers_built_by_hand():
     answer = Answer(id="x", determination="denied", criteria=["applies"],
                     non_indications=["aneurysm_clip"], advisories=[], explanation={})
     cov = library_coverage([answer], ["applies", "aneurysm_clip", "pregnancy"])

@@ -21,7 +21,7 @@ _ATOMS = st.builds(Function, _NAMES, st.lists(_TERMS, min_size=1, max_size=4))
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_ATOMS, max_size=12))
-def test_property_atom_texts_are_the_atoms_str(atoms) -> None:
+def test_success_atom_texts_are_the_atoms_str(atoms) -> None:
     assert atom_texts(atoms) == [str(a) for a in atoms]
 
 

@@ -63,20 +63,20 @@ def check(answer: dict, expected: dict) -> None:
     assert {op_key(op) for op in answer["required"]} == common
 
 
-def test_every_example_has_an_answer():
+def test_success_every_example_has_an_answer():
     assert CASE_FILES
     for name in NAMES:
         assert (EXAMPLES / f"{name}.answer.json").is_file(), name
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_example_library(name):
+def test_success_example_library(name):
     loaded = load_case(EXAMPLES / f"{name}.case.json")
     [answer] = decide([loaded])
     check(answer.to_json(), expected_answer(name))
 
 
-def test_examples_library_batch():
+def test_success_examples_library_batch():
     """All examples decided in one batch give the same answers as one by one."""
     loaded = [load_case(p) for p in CASE_FILES]
     answers = decide(loaded)
@@ -102,11 +102,11 @@ def cli_answers() -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_example_cli(name, cli_answers):
+def test_success_example_cli(name, cli_answers):
     expected = expected_answer(name)
     check(cli_answers[expected["id"]], expected)
 
 
-def test_examples_cli_in_input_order(cli_answers):
+def test_success_examples_cli_in_input_order(cli_answers):
     ids = [json.loads((p).read_text(encoding="utf-8"))["id"] for p in CASE_FILES]
     assert list(cli_answers) == ids

@@ -80,7 +80,7 @@ def test_success_hostile_string_is_one_string_symbol() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(cases())
-def test_property_feed_grounds_exactly_the_atoms(data: dict) -> None:
+def test_success_feed_grounds_exactly_the_atoms(data: dict) -> None:
     feed = CaseFeed([case_from_data(data), case_from_data(CASE)])
     atoms = _texts(feed.atoms())
     assert _grounded(feed) == atoms

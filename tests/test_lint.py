@@ -43,19 +43,19 @@ def errors(findings: list[Finding]) -> list[Finding]:
 # --- the real knowledge base -------------------------------------------------------
 
 
-def test_real_kb_has_no_errors():
+def test_success_real_kb_has_no_errors():
     findings = lint_kb(KB)
     assert errors(findings) == [], "\n".join(map(str, errors(findings)))
 
 
-def test_real_kb_has_no_warnings():
+def test_success_real_kb_has_no_warnings():
     # Inner node repeat_circumstance (node/2, no criterion) is exempt; the
     # predicates the engine reads from Python are not "unused".
     findings = lint_kb(KB)
     assert [f for f in findings if at_or_above(f.severity, "warning")] == []
 
 
-def test_layer_files_skip_the_root_file():
+def test_success_layer_files_skip_the_root_file():
     files = layer_files(KB)
     assert files and all(p.name[:1].isdigit() for p in files)
     assert "mrs.lp" not in {p.name for p in files}
@@ -65,7 +65,7 @@ def test_layer_files_skip_the_root_file():
 # --- planted defects ------------------------------------------------------------------
 
 
-def test_undefined_predicate_is_found_at_its_use(kb: Path):
+def test_fail_undefined_predicate_is_found_at_its_use(kb: Path):
     line = append(kb / "30_indications.lp",
                   "holds(Case, glioma_grading) :-\n"
                   "    case(Case), documented_biopsy(Case).\n")
@@ -85,20 +85,20 @@ def test_undefined_predicate_is_found_at_its_use(kb: Path):
     "ok(Case) :- case(Case), not ghost(Case, 1).\n",
     "#heuristic fill(Case, F) : fillable(Case, F), ghost(Case, F). [1, true]\n",
 ])
-def test_undefined_predicate_in_conditions_and_aggregates(kb: Path, use: str):
+def test_fail_undefined_predicate_in_conditions_and_aggregates(kb: Path, use: str):
     line = append(kb / "80_abduction.lp", use + ("#show ok/1.\n" if use.startswith("ok") else ""))
     found = of_kind(lint_kb(kb), "undefined_predicate")
     assert [(f.witness["predicate"], f.location) for f in found] == [
         ("ghost/2", f"kb/80_abduction.lp:{line}")]
 
 
-def test_defined_predicate_needs_no_finding(kb: Path):
+def test_success_defined_predicate_needs_no_finding(kb: Path):
     append(kb / "80_abduction.lp",
            "#defined ghost/2.\nok(Case) :- case(Case), ghost(Case, 1).\n#show ok/1.\n")
     assert errors(lint_kb(kb)) == []
 
 
-def test_unused_predicate_is_a_warning(kb: Path):
+def test_fail_unused_predicate_is_a_warning(kb: Path):
     line = append(kb / "10_concepts.lp", "orphan_helper(Case) :- case(Case).\n")
     found = of_kind(lint_kb(kb), "unused_predicate")
     assert [(f.severity, f.witness["predicate"], f.location) for f in found] == [
@@ -106,27 +106,27 @@ def test_unused_predicate_is_a_warning(kb: Path):
     assert errors(lint_kb(kb)) == []
 
 
-def test_show_of_an_undefined_predicate_is_an_error(kb: Path):
+def test_fail_show_of_an_undefined_predicate_is_an_error(kb: Path):
     line = append(kb / "90_show.lp", "#show determinaton/2.\n")
     found = of_kind(lint_kb(kb), "undefined_predicate")
     assert [(f.witness["predicate"], f.location) for f in found] == [
         ("determinaton/2", f"kb/90_show.lp:{line}")]
 
 
-def test_shown_or_engine_read_predicates_are_not_unused(kb: Path):
+def test_success_shown_or_engine_read_predicates_are_not_unused(kb: Path):
     append(kb / "10_concepts.lp", "orphan_helper(Case) :- case(Case).\n#show orphan_helper/1.\n")
     assert of_kind(lint_kb(kb), "unused_predicate") == []
     assert ("determination", 2) in ENGINE_READS and ("criterion", 3) in ENGINE_READS
 
 
-def test_unused_input_is_only_info(kb: Path):
+def test_success_unused_input_is_only_info(kb: Path):
     append(kb / "00_case_facts.lp", "#defined request_setting/2.\n")
     found = of_kind(lint_kb(kb), "unused_predicate")
     assert [(f.severity, f.witness["predicate"]) for f in found] == [
         ("info", "request_setting/2")]
 
 
-def test_removed_criterion_fact_is_missing(kb: Path):
+def test_fail_removed_criterion_fact_is_missing(kb: Path):
     notes = kb / "50_notes.lp"
     text, n = re.subn(r'criterion\(pregnancy, advisory,\s*"[^"]*"\)\.', "", notes.read_text())
     assert n == 1
@@ -136,7 +136,7 @@ def test_removed_criterion_fact_is_missing(kb: Path):
     assert found[0].location is not None and found[0].location.startswith("kb/50_notes.lp:")
 
 
-def test_empty_text_is_missing_text(kb: Path):
+def test_fail_empty_text_is_missing_text(kb: Path):
     notes = kb / "50_notes.lp"
     text, n = re.subn(r'(criterion\(claustrophobia, advisory,\s*)"[^"]*"', r'\1""',
                       notes.read_text())
@@ -149,19 +149,19 @@ def test_empty_text_is_missing_text(kb: Path):
         ("error", ("claustrophobia",), f"kb/50_notes.lp:{line}")]
 
 
-def test_text_must_be_a_string(kb: Path):
+def test_fail_text_must_be_a_string(kb: Path):
     append(kb / "50_notes.lp", "criterion(extra_note, advisory, 42).\n")
     found = of_kind(lint_kb(kb, [*CRITERIA, *NON_INDICATIONS, *ADVISORIES, "extra_note"]),
                     "missing_text")
     assert [f.criteria for f in found] == [("extra_note",)]
 
 
-def test_spec_ids_can_be_given(kb: Path):
+def test_fail_given_spec_id_absent_from_the_kb_is_missing(kb: Path):
     found = of_kind(lint_kb(kb, ["applies", "brand_new_criterion"]), "missing_criterion")
     assert [(f.severity, f.criteria) for f in found] == [("error", ("brand_new_criterion",))]
 
 
-def test_holds_without_criterion_is_a_warning(kb: Path):
+def test_fail_holds_without_criterion_is_a_warning(kb: Path):
     line = append(kb / "30_indications.lp",
                   "holds(Case, mystery) :- case(Case).\n"
                   "holds(Case, inner) :- case(Case).\nnode(inner, any).\n")
@@ -170,7 +170,7 @@ def test_holds_without_criterion_is_a_warning(kb: Path):
         ("warning", ("mystery",), f"kb/30_indications.lp:{line}")]
 
 
-def test_syntax_error_is_a_parse_error(kb: Path):
+def test_fail_syntax_error_is_a_parse_error(kb: Path):
     line = append(kb / "60_determination.lp", "broken(Case) :- case(Case)\nbroken(1).\n")
     findings = lint_kb(kb)
     assert [f.kind for f in findings] == ["parse_error"]
@@ -184,7 +184,7 @@ def test_syntax_error_is_a_parse_error(kb: Path):
 # --- variants (extends) ------------------------------------------------------------------
 
 
-def test_variant_replaces_same_named_layer(kb: Path, tmp_path: Path):
+def test_success_variant_replaces_same_named_layer(kb: Path, tmp_path: Path):
     variant = tmp_path / "amended"
     variant.mkdir()
     (variant / "extends").write_text("../kb\n")
@@ -202,7 +202,7 @@ def test_variant_replaces_same_named_layer(kb: Path, tmp_path: Path):
     assert [f.location for f in found] == [f"amended/50_notes.lp:{line}"]
 
 
-def test_extends_cycle_and_dangling_base(tmp_path: Path):
+def test_fail_extends_cycle_and_dangling_base(tmp_path: Path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     (a / "extends").write_text("../b")
@@ -218,7 +218,7 @@ def test_extends_cycle_and_dangling_base(tmp_path: Path):
 # --- findings ----------------------------------------------------------------------------
 
 
-def test_findings_api():
+def test_success_findings_api():
     assert SEVERITIES == ("info", "warning", "error")
     assert at_or_above("error", "warning") and at_or_above("warning", "warning")
     assert not at_or_above("info", "warning")

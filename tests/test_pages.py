@@ -38,7 +38,7 @@ def _decide(client: TestClient, name: str) -> tuple[str, dict]:
     return r.headers["Location"].rsplit("/", 1)[1], r.json()
 
 
-def test_reviewer_page_draws_every_criterion_in_the_guideline_order(client) -> None:
+def test_success_reviewer_page_draws_every_criterion_in_the_guideline_order(client) -> None:
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     kb = KnowledgeBase(default_kb_dir())
@@ -52,21 +52,21 @@ def test_reviewer_page_draws_every_criterion_in_the_guideline_order(client) -> N
     assert "default-src 'self'" in r.headers["content-security-policy"]
 
 
-def test_pages_and_their_assets_fetch_nothing_from_elsewhere() -> None:
+def test_success_pages_and_their_assets_fetch_nothing_from_elsewhere() -> None:
     for path in [*PACKAGE.glob("templates/*.html"), *PACKAGE.glob("static/*")]:
         text = path.read_text()
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), path
         assert "@import" not in text and "url(http" not in text, path
 
 
-def test_static_files_are_served(client) -> None:
+def test_success_static_files_are_served(client) -> None:
     for name, kind in (("style.css", "text/css"), ("reviewer.js", "javascript")):
         r = client.get(f"/static/{name}")
         assert r.status_code == 200 and kind in r.headers["content-type"]
     assert client.get("/static/nothing.js").status_code == 404
 
 
-def test_library_lists_cases_and_fhir_inputs_and_serves_them_as_given(client) -> None:
+def test_success_library_lists_cases_and_fhir_inputs_and_serves_them_as_given(client) -> None:
     entries = {e["name"]: e for e in client.get("/v1/library").json()["library"]}
     case = entries["45-pacemaker-conditional-approved"]
     assert case["kind"] == "case" and case["expected"] == ["approved"] and case["title"]
@@ -77,7 +77,7 @@ def test_library_lists_cases_and_fhir_inputs_and_serves_them_as_given(client) ->
     assert missing.status_code == 404 and "no-such-case" in missing.json()["detail"]
 
 
-def test_what_if_applies_an_alternative_and_records_nothing(client) -> None:
+def test_success_what_if_applies_an_alternative_and_records_nothing(client) -> None:
     decision, answer = _decide(client, "78-no-imaging-documented-denied")
     assert answer["determination"] == "denied" and answer["missing"]
     before = client.get("/v1/decisions", params={"limit": 1000}).json()["decisions"]
@@ -113,7 +113,7 @@ def test_what_if_applies_an_alternative_and_records_nothing(client) -> None:
     (b'{"case": {"id": "x"}, "patch": []}', 422, "/case/request"),
     (b'{"decision": "no-such-decision", "patch": []}', 404, None),
 ])
-def test_bad_what_if_is_a_problem_naming_the_place(client, body, status, pointer) -> None:
+def test_fail_bad_what_if_is_a_problem_naming_the_place(client, body, status, pointer) -> None:
     r = client.post("/v1/what-if", content=body)
     assert r.status_code == status, r.text
     problem = r.json()
@@ -123,7 +123,7 @@ def test_bad_what_if_is_a_problem_naming_the_place(client, body, status, pointer
         assert problem["detail"].startswith(pointer or "(whole document)")
 
 
-def test_what_if_patch_that_makes_a_bad_case_names_the_pointer(client) -> None:
+def test_fail_what_if_patch_that_makes_a_bad_case_names_the_pointer(client) -> None:
     case = json.loads((CASES / "78-no-imaging-documented-denied.json").read_text())
     bad = [{"op": "add", "path": "/findings/glioma", "value": "yes"}]
     r = client.post("/v1/what-if", json={"case": case, "patch": bad})
@@ -132,7 +132,7 @@ def test_what_if_patch_that_makes_a_bad_case_names_the_pointer(client) -> None:
     assert "expected true or false" in r.json()["detail"]
 
 
-def test_author_reports_are_what_the_command_line_prints(client) -> None:
+def test_success_author_reports_are_what_the_command_line_prints(client) -> None:
     runner = CliRunner()
     printed = json.loads(runner.invoke(cli, ["check", "--cases", str(CASES), "--format",
                                              "json"]).stdout)
@@ -157,7 +157,7 @@ def test_author_reports_are_what_the_command_line_prints(client) -> None:
         assert all(f["flipped"] == (f["old"] != f["new"]) for f in d["library"])
 
 
-def test_author_page_links_each_witness_and_flip_to_the_reviewers_page(client) -> None:
+def test_success_author_page_links_each_witness_and_flip_to_the_reviewers_page(client) -> None:
     r = client.get("/author")
     assert r.status_code == 200
     page = r.text
@@ -177,7 +177,7 @@ def test_author_page_links_each_witness_and_flip_to_the_reviewers_page(client) -
         assert client.get(f"/v1/library/{unquote(name)}").status_code == 200
 
 
-def test_pages_endpoints_are_in_the_openapi_document(client) -> None:
+def test_success_pages_endpoints_are_in_the_openapi_document(client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/v1/library", "/v1/library/{name}", "/v1/what-if", "/v1/author/check",
                  "/v1/author/diff", "/v1/author/coverage"):
@@ -185,6 +185,6 @@ def test_pages_endpoints_are_in_the_openapi_document(client) -> None:
     assert "/" not in paths and "/author" not in paths
 
 
-def test_serve_help_names_the_case_library_option() -> None:
+def test_success_serve_help_names_the_case_library_option() -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert "--cases" in result.stdout

@@ -111,7 +111,7 @@ def status_of(page, criterion: str) -> str:
     return page.locator(f'.node[data-id="{criterion}"] > .node-head > .status').inner_text()
 
 
-def test_open_a_library_case_and_read_the_determination(page) -> None:
+def test_success_open_a_library_case_and_read_the_determination(page) -> None:
     page.goto("/")
     page.select_option("#library", "45-pacemaker-conditional-approved")
     page.get_by_role("button", name="Open").click()
@@ -136,7 +136,7 @@ def test_open_a_library_case_and_read_the_determination(page) -> None:
     shot(page, "reviewer-narrow")
 
 
-def test_tick_a_missing_alternative_and_see_it_approved(page, server) -> None:
+def test_success_tick_a_missing_alternative_and_see_it_approved(page, server) -> None:
     page.goto("/?library=78-no-imaging-documented-denied")
     page.locator("#determination").wait_for()
     assert "Denied" in page.locator("#determination").inner_text()
@@ -158,7 +158,7 @@ def test_tick_a_missing_alternative_and_see_it_approved(page, server) -> None:
     assert "Denied" in page.locator("#determination").inner_text()
 
 
-def test_upload_a_pas_bundle_and_see_evidence_in_the_fhir_view(page) -> None:
+def test_success_upload_a_pas_bundle_and_see_evidence_in_the_fhir_view(page) -> None:
     bundle = CASES / "fhir" / "11-pas-pacemaker-conditional-approved.json"
     page.goto("/")
     page.set_input_files("#upload", str(bundle))
@@ -176,7 +176,7 @@ def test_upload_a_pas_bundle_and_see_evidence_in_the_fhir_view(page) -> None:
     shot(page, "reviewer-pas-bundle", docs="reviewer-fhir.png", full_page=False)
 
 
-def test_author_page_witness_opens_in_the_reviewers_page(page) -> None:
+def test_success_author_page_witness_opens_in_the_reviewers_page(page) -> None:
     page.goto("/author")
     # The diagram, labelled in words by coverage.
     box = page.locator("#c-glioma_grading")

@@ -80,13 +80,13 @@ def expected(example: Example, output: list[str]) -> list[str]:
     return output
 
 
-def test_readme_has_examples():
+def test_success_readme_has_examples():
     found = examples(README.read_text(encoding="utf-8").splitlines())
     commands = {e.command.split()[0] for e in found}
     assert {"missing", "diff", "check"} <= commands, commands
 
 
-def test_readme_layout_table_names_every_layer():
+def test_success_readme_layout_table_names_every_layer():
     """Each layer file of kb/ has its row in the README's layout table."""
     text = README.read_text(encoding="utf-8")
     rows = {line.split("|")[1] for line in text.splitlines() if line.startswith("| `")}
@@ -95,7 +95,7 @@ def test_readme_layout_table_names_every_layer():
     assert layers <= named, f"README.md's layout table lacks {sorted(layers - named)}"
 
 
-def test_readme_examples_are_real_runs():
+def test_success_readme_examples_are_real_runs():
     lines = README.read_text(encoding="utf-8").splitlines()
     failures = []
     for example in examples(lines):
