@@ -92,9 +92,24 @@ def test_success_no_tension_where_the_path_blocks_it(real_findings):
                 in f.criteria and "recent_advanced_imaging" in f.criteria]
 
 
+def test_success_one_conflict_for_each_path_and_non_indication_that_can_hold_together(
+        real_findings):
+    """A conflict finding names a pair of an indication path and a non-indication;
+    each pair appears once, exactly when some valid case shows both."""
+    kb = KnowledgeBase(KB)
+    space = CaseSpace(kb)
+    conflicts = [f.criteria for f in real_findings if f.kind == "conflict"]
+    assert len(conflicts) == len(set(conflicts))
+    together = {(*path, ni) for path in indication_paths(kb) for ni in kb.ids("non_indication")
+                if space.ask(holds=[*path, ni], witness=False) is not None}
+    assert together and set(conflicts) == together
+
+
 def test_success_every_witness_is_a_valid_case_decided_as_claimed(real_findings):
     witnessed = [f for f in real_findings if f.witness]
-    assert len(witnessed) >= 40
+    # every finding about cases that can exist carries one
+    assert witnessed and all(f.witness for f in real_findings
+                             if f.kind in ("conflict", "overlap"))
     cases = [case_from_data(f.witness) for f in witnessed]
     for finding, answer in zip(witnessed, decide(cases, missing=False)):
         shown = set(answer.criteria) | set(answer.non_indications)

