@@ -20,6 +20,7 @@ from clingo import Symbol, parse_term
 from . import vocabulary
 from .cases import Case, Findings, case_data, field_description
 from .kb import KnowledgeBase
+from .pointers import parts as pointer_parts, pointer
 
 __all__ = ["fill_operation", "Abduction", "Part", "Ways", "factor", "filled", "MAX_ALTERNATIVES",
            "why_nothing_is_missing",
@@ -44,7 +45,7 @@ def fill_operation(term: Symbol, case: Case) -> dict:
                 fixed = getattr(case.request, fixed.name)
                 fixed = fixed.isoformat() if hasattr(fixed, "isoformat") else fixed
             value[field] = fixed
-        return {"op": "add", "path": f"/{group.name}/-", "value": value}
+        return {"op": "add", "path": pointer([group.name, "-"]), "value": value}
     try:
         members = vocabulary.fields_of_fact(name)
     except KeyError:
@@ -72,15 +73,21 @@ _CONTAINERS = {"findings": {}, "imaging": []}
 def is_container(op: dict) -> bool:
     """Whether ``op`` only adds an empty ``findings`` object or ``imaging`` array:
     it documents nothing and does not count when alternatives are compared."""
-    return op["path"][1:] in _CONTAINERS and op["value"] == _CONTAINERS[op["path"][1:]]
+    path = pointer_parts(op["path"])
+    return len(path) == 1 and path[0] in _CONTAINERS and op["value"] == _CONTAINERS[path[0]]
+
+
+def _head(path: str) -> str:
+    """The top-level member a patch path is in: ``findings`` of ``/findings/glioma``."""
+    return pointer_parts(path)[0]
 
 
 def container_operations(case: Case, operations: list[dict]) -> list[dict]:
     """The operations that must come first so that ``operations`` apply to the
     case as given under RFC 6902: one per container they fill that it lacks."""
-    heads = {op["path"].split("/", 2)[1] for op in operations}
+    heads = {_head(op["path"]) for op in operations}
     absent = {"findings": case.findings is None, "imaging": case.imaging is None}
-    return [{"op": "add", "path": f"/{name}", "value": type(empty)()}
+    return [{"op": "add", "path": pointer([name]), "value": type(empty)()}
             for name, empty in _CONTAINERS.items() if name in heads and absent[name]]
 
 
@@ -107,7 +114,7 @@ def _order(key: tuple[str, str]) -> tuple:
     """The sort key of an operation's key: array indexes compared as numbers
     (imaging[2] before imaging[10])."""
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in key[0].split("/")), key[1]
+                 for p in pointer_parts(key[0])), key[1]
 
 
 @cache
@@ -121,7 +128,7 @@ def describe_operation(op: dict, case: Case | None = None) -> str:
     if path == "/imaging/-":
         return (f"an inconclusive MRI of the {value['body_region']} dated {value['date']} "
                 f"(appended to imaging)")
-    parts = path.strip("/").split("/")
+    parts = pointer_parts(path)
     where = parts[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
     said = f"{where} = {json.dumps(value)}"
     if parts[0] == "findings":
@@ -297,12 +304,12 @@ class Abduction:
         self.total = len(items)
         # Required in every way: over every alternative, listed or not.
         common = set.intersection(*(set(item[4]) for item in items)) if items else set()
-        heads = [{key[0].split("/", 2)[1] for key in item[4]} for item in items]
+        heads = [{_head(key[0]) for key in item[4]} for item in items]
         everywhere = set.intersection(*heads) if heads else set()
         listed = items[:limit] if limit else items
         self.required = [op for op in listed[0][2] if _key(op) in common] if listed else []
         self.required_containers = container_operations(
-            case, [op for op in listed[0][2] if op["path"].split("/", 2)[1] in everywhere]
+            case, [op for op in listed[0][2] if _head(op["path"]) in everywhere]
         ) if listed else []
         self.listed = [(filling, set(achieved)) for _, _, filling, achieved, _ in listed]
         #: each listed alternative's operations as keys (built once, read thrice)
@@ -383,13 +390,13 @@ def filled(case: Case, filling: list[dict]) -> Case:
     ``jsonpatch`` library in the tests.)"""
     data = case_data(case)
     for op in filling:
-        head, _, rest = op["path"][1:].partition("/")
-        if rest == "-":
+        head, *rest = pointer_parts(op["path"])
+        if rest == ["-"]:
             data.setdefault(head, []).append(op["value"])
-        elif "/" not in rest:
-            data.setdefault(head, {})[rest] = op["value"]
+        elif len(rest) == 1:
+            data.setdefault(head, {})[rest[0]] = op["value"]
         else:
-            index, _, name = rest.partition("/")
+            index, name = rest
             data[head][int(index)][name] = op["value"]
     return msgspec.convert(data, Case)
 

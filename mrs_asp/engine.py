@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import clingo
 from clingo import Function, Number, Symbol, TruthValue, ast
@@ -21,6 +22,7 @@ from . import tricks
 from .cases import Case, Request
 from .facts import CaseFeed, feed_statements
 from .kb import KnowledgeBase, KnowledgeBaseError
+from .pointers import pointer
 
 __all__ = ["ABDUCE_BATCH", "ABDUCTION_OPTIONS", "Atoms", "Engine", "EVALUATE_BATCH", "read_alternative",
            "read_atoms"]
@@ -43,15 +45,20 @@ class Atoms:
     unreachable: bool = False
 
 
+@lru_cache(maxsize=1 << 14)
 def pointer_of(term: str) -> str | None:
     """The text of a ``ptr(Part, ...)`` term as an RFC 6901 JSON Pointer:
     ``ptr(implants,0,mr_status)`` -> ``/implants/0/mr_status``; other terms -> None.
 
-    The parts are the KB's own constants and numbers (no '/', '~' or ',' in them).
+    The parts are the KB's own constants and numbers, split at the commas; a
+    term with a string in it (which may hold a ',', '/' or '~') is parsed by
+    clingo. Cached: a KB cites a few hundred places, once per evidence atom.
     """
     if not term.startswith("ptr("):
         return None
-    return "/" + term[4:-1].replace(",", "/").replace('"', "")
+    if '"' in term:
+        return _pointer_of_term(clingo.parse_term(term))
+    return pointer(term[4:-1].split(","))
 
 
 def atom_texts(symbols: Sequence[Symbol]) -> list[str]:
@@ -113,8 +120,8 @@ def _pointer_of_term(term: Symbol) -> str | None:
     if (term.type != clingo.SymbolType.Function or term.name != "ptr" or term.negative
             or not term.arguments):
         return None
-    return "".join("/" + (part.string if part.type == clingo.SymbolType.String else str(part))
-                   for part in term.arguments)
+    return pointer([part.string if part.type == clingo.SymbolType.String else str(part)
+                    for part in term.arguments])
 
 
 def _read_atoms_plain(symbols: Sequence[Symbol], result: list[Atoms]) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from .engine import Atoms
 from .kb import KnowledgeBase
+from .pointers import parts
 
 __all__ = ["build_explanation", "walk"]
 
 
 def _pointer_order(ptr: str) -> tuple:
     """Document order: /imaging/2 before /imaging/10."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in ptr.split("/"))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts(ptr))
 
 
 def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:

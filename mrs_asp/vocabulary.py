@@ -40,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field as _field
 
+from .pointers import pointer
+
 __all__ = [
     "ADVISORIES", "CRITERIA", "DETERMINATIONS", "Field", "GROUPS", "Group", "NON_INDICATIONS",
     "FromRequest", "field", "fields", "fields_of_fact", "group", "input_predicates",
@@ -90,12 +92,12 @@ class Field:
         """Its JSON Pointer: ``/findings/glioma``; in a repeating group the
         entry ``index`` is needed (``/imaging/0/result``)."""
         if self.group is None:
-            return f"/{self.name}"
+            return pointer([self.name])
         if GROUPS[self.group].repeats:
             if index is None:
                 raise ValueError(f"{self.link_id} is inside a repeating group: give an index")
-            return f"/{self.group}/{index}/{self.name}"
-        return f"/{self.group}/{self.name}"
+            return pointer([self.group, index, self.name])
+        return pointer([self.group, self.name])
 
 
 #: A value of an appended entry taken from the request (see :attr:`Group.appends`).

@@ -18,6 +18,7 @@ import dataclasses
 from typing import Any
 
 from .fields import GROUPS
+from ..pointers import parts as pointer_parts
 
 __all__ = ["cite", "answers_of_patch"]
 
@@ -60,7 +61,7 @@ def answers_of_patch(patch: list[dict], case) -> list[dict]:
     out: list[dict] = []
     groups: dict[tuple[str, str], dict] = {}
     for op in patch:
-        parts = op["path"].strip("/").split("/")
+        parts = pointer_parts(op["path"])
         if len(parts) == 1 and parts[0] in ("findings", *GROUPS):
             continue  # an empty container made for the operations after it
         container = parts[0]

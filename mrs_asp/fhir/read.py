@@ -54,6 +54,7 @@ from typing import Any
 import msgspec
 
 from ..cases import CaseError, LoadedCase, case_from_data
+from ..pointers import join as _ptr, parts as _parts, pointer as _pointer
 from .fields import GROUPS, field_by_link_id
 from .terminology import CPT, ICD10CM, SNOMED, Terminology, load, normal_icd
 
@@ -84,19 +85,6 @@ _UNDOCUMENTED: dict[str, tuple[str, ...]] = {
 class FhirError(CaseError):
     """Bad FHIR input: the file, the JSON Pointer into the FHIR input, what is wrong."""
 
-
-def _esc(part: object) -> str:
-    text = str(part)
-    if "~" in text or "/" in text:
-        return text.replace("~", "~0").replace("/", "~1")
-    return text
-
-
-def _ptr(base: str, *parts: object) -> str:
-    """``base`` with ``parts`` appended as RFC 6901 reference tokens."""
-    for part in parts:
-        base = f"{base}/{part}" if type(part) is int else f"{base}/{_esc(part)}"
-    return base
 
 
 @dataclass(eq=False)
@@ -741,7 +729,7 @@ class _Reader:
             req.put("body_region", "brain", item_ptr, "request.body_region")
             notes["/request/body_region"] = BRAIN_DEFAULT
         return {k: f.value for k, f in req.values.items()}, \
-            {f"/request/{k}": f.pointers for k, f in req.values.items()}, notes
+            {_pointer(["request", k]): f.pointers for k, f in req.values.items()}, notes
 
     def case(self, case_id: str, request: tuple[dict, dict, dict], item_ptr: str,
              document_key: int, kind: str) -> FhirCase:
@@ -750,7 +738,7 @@ class _Reader:
         provenance = dict(provenance)
         patient = {k: f.value for k, f in self.patient_facts.values.items()}
         for k, f in self.patient_facts.values.items():
-            provenance[f"/patient/{k}"] = list(f.pointers)
+            provenance[_pointer(["patient", k])] = list(f.pointers)
         if self.patient is not None:
             birth = self.patient[1].get("birthDate")
             if birth is not None:
@@ -771,12 +759,12 @@ class _Reader:
                                         f"{provenance[f'/patient/{name}'][0]} documents {given}: "
                                         "conflicting sources")
                     patient[name] = age
-                    provenance.setdefault(f"/patient/{name}", []).append(at)
+                    provenance.setdefault(_pointer(["patient", name]), []).append(at)
         if patient:
             data["patient"] = patient
         findings = {k: f.value for k, f in self.findings.values.items()}
         for k, f in self.findings.values.items():
-            provenance[f"/findings/{k}"] = list(f.pointers)
+            provenance[_pointer(["findings", k])] = list(f.pointers)
         if findings:
             data["findings"] = findings
         for group in GROUPS:
@@ -786,14 +774,14 @@ class _Reader:
             data[group] = []
             for i, entry in enumerate(entries):
                 data[group].append({k: f.value for k, f in entry.fields.values.items()})
-                provenance[f"/{group}/{i}"] = list(entry.sources)
+                provenance[_pointer([group, i])] = list(entry.sources)
                 for k, f in entry.fields.values.items():
-                    provenance[f"/{group}/{i}/{k}"] = list(f.pointers)
+                    provenance[_pointer([group, i, k])] = list(f.pointers)
         try:
             model = case_from_data(data, self.source)
         except CaseError as err:
             pointers = _closest(provenance, err.pointer) or [item_ptr]
-            what = err.pointer.strip("/").replace("/", ".") or "case"
+            what = ".".join(_parts(err.pointer)) or "case"
             raise FhirError(self.source, pointers[0], f"{what}: {err.message}") from None
         return FhirCase(self.source, model, None, document=self.doc, fhir_kind=kind,
                         item_pointer=item_ptr, provenance=provenance, notes=notes,
@@ -812,7 +800,7 @@ class _Reader:
         for i, entry in enumerate(_array(doc, "entry", "")):
             if not isinstance(entry, dict):
                 raise self.fail(_ptr("", "entry", i), "expected a Bundle entry object")
-            self.index.add(f"/entry/{i}/resource", entry.get("resource"),
+            self.index.add(_pointer(["entry", i, "resource"]), entry.get("resource"),
                            entry.get("fullUrl"))
         claim_ptr = "/entry/0/resource"
         claim = doc["entry"][0]["resource"]

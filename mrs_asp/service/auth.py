@@ -38,6 +38,7 @@ from typing import Any
 import jwt
 
 from .problems import BAD_TOKEN, Problem
+from ..pointers import pointer
 from .store import DecisionLog
 
 __all__ = ["ALGORITHMS", "AuthConfigError", "Issuers", "TokenVerifier"]
@@ -67,7 +68,7 @@ class Issuers:
                                   "JSON Web Key Set (or the path of one)")
         keys: dict[str, dict[str, jwt.PyJWK]] = {}
         for issuer, jwks in data.items():
-            where = f"{path}: /{issuer.replace('~', '~0').replace('/', '~1')}"
+            where = f"{path}: {pointer([issuer])}"
             if isinstance(jwks, str):
                 jwks = _read_json(path.parent / jwks)
             if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):

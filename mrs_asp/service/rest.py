@@ -14,6 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter, PathParameter
 
 from ..cases import CaseError, LoadedCase, case_json_schema, parse_case
+from ..pointers import pointer
 from .decider import Decider
 from .openapi import documented, ref
 from .problems import BAD_CASE, BAD_JSON, NOT_FOUND, PROBLEM_JSON, Problem, case_problem, problem_body
@@ -99,7 +100,7 @@ def _batch_items(body: bytes) -> tuple[bool, list[tuple[bytes, str, str | None]]
         except msgspec.DecodeError:  # not JSON: the command line's words for it
             from ..case_errors import json_error_message
             raise case_problem(CaseError("body", "", json_error_message(body))) from None
-        return True, [(bytes(raw), f"/{i}", None) for i, raw in enumerate(raws)]
+        return True, [(bytes(raw), pointer([i]), None) for i, raw in enumerate(raws)]
     if text[:3] == b"\xef\xbb\xbf":
         body = text[3:]
     items = [(line, "", f"line {n}") for n, line in enumerate(body.split(b"\n"), 1)
