@@ -177,7 +177,11 @@ def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
     """Answers for cases grounded together, a batch at a time (mrs_asp/engine.py);
     what is missing on the warm engine ``warm`` (mrs_asp/warm.py) where given."""
     knowledge = engine.kb
-    evaluated = engine.evaluate(plain, why=missing)
+    if missing:
+        evaluated = engine.evaluate(plain, why=True)
+    else:  # no abduction: the compiled generic grounding where it can (mrs_asp/compiled.py)
+        from .compiled import evaluate
+        evaluated = evaluate(engine, plain)
     answers = [_answer_of(case, atoms, knowledge) for case, atoms in zip(plain, evaluated)]
     if missing:
         denied = [i for i, a in enumerate(answers) if a.determination == "denied"]

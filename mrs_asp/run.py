@@ -172,6 +172,9 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
     if missing:  # the workers inherit the warm engine's abduction grounding
         from .warm import warm_engine_for
         warm_engine_for(kb).prepare()
+    else:  # the workers inherit the compiled evaluation (mrs_asp/compiled.py)
+        from .compiled import compiled_for
+        compiled_for(kb)
     # What the workers inherit (modules, the parsed KB) is kept out of their
     # collections, so the collector neither scans it nor copies its pages.
     gc.freeze()

@@ -273,7 +273,8 @@ class _Generic:
     """One grounding of a KB mode for the generic case, its inputs external."""
 
     def __init__(self, kb: KnowledgeBase, mode: str, inputs: list[Symbol],
-                 facts: list[Symbol], options: list[str] | None = None) -> None:
+                 facts: list[Symbol], options: list[str] | None = None,
+                 observer: clingo.Observer | None = None) -> None:
         self.control = ctl = kb.control(mode, options)
         # Stated as statements built from symbols (the vocabulary's, never a
         # case's): `#external` for each input, a fact for each fact.
@@ -292,6 +293,8 @@ class _Generic:
                                          ast.SymbolicTerm(where, Function("false"))))
         heuristics = _Heuristics()
         ctl.register_observer(heuristics)
+        if observer is not None:  # mrs_asp/compiled.py reads the ground rules
+            ctl.register_observer(observer)
         ctl.ground([("base", [])])
         if heuristics.conditional:
             # A batch grounding knows each case's facts, so the conditions of

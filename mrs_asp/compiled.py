@@ -1,0 +1,298 @@
+"""Explained decisions without a solver: the generic grounding, compiled.
+
+The warm engine (mrs_asp/warm.py) grounds the knowledge base once for a
+*generic* case whose input atoms are all external. For an evaluation without
+what is missing (the ``explain`` mode) that grounding is a stratified program
+of normal rules, so its one answer set follows from the inputs by evaluating
+the rules in order. This module watches gringo ground it (clingo's public
+``Observer`` interface: the ground rules, the shown atoms, the externals),
+checks that it can be evaluated that way, and turns it into one straight-line
+Python function over bitsets: each ground atom is an int whose bit i is case
+i of a batch, a rule is ``head |= body1 & body2 & ~negative``, the atoms in
+the order of their dependencies, a positively recursive component iterated
+to its fixpoint. A batch of cases is then a few thousand integer operations,
+whatever its size up to a few thousand cases, instead of a grounding.
+
+The rules stay in kb/: what is compiled is what gringo grounded from them,
+nothing restated. A knowledge base whose generic grounding is not of that
+kind (choice rules, aggregates gringo keeps as weight rules, disjunctions,
+optimisation, a cycle through negation, shown terms, externals of its own
+that are not false) is refused with a one-line reason
+(:attr:`Compiled.refusal`, logged at debug level), and its cases go to the
+batch grounding (mrs_asp/engine.py), as do cases beyond the generic slots and
+any case an integrity constraint rules out (the batch path reports it).
+tests/test_compiled.py proves the answers byte-identical to the clingo path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import clingo
+
+from .cases import Case
+from .engine import Atoms, Engine, read_atoms
+
+__all__ = ["Compiled", "compiled_for", "evaluate"]
+
+log = logging.getLogger(__name__)
+
+#: below this many cases a batch grounding costs less than building the compiled form
+MIN_CASES = 64
+
+
+class _Recorder(clingo.Observer):
+    """The ground program as gringo hands it to the solver."""
+
+    def __init__(self) -> None:
+        self.rules: list[tuple[int, list[int]]] = []  # (head or 0 for a constraint, body)
+        self.shown: list[tuple[clingo.Symbol, int]] = []
+        self.externals: dict[int, clingo.TruthValue] = {}
+        self.refusal: str | None = None
+
+    def _refuse(self, reason: str) -> None:
+        if self.refusal is None:
+            self.refusal = reason
+
+    def rule(self, choice: bool, head: Sequence[int], body: Sequence[int]) -> None:
+        if choice:
+            self._refuse("it has a choice rule")
+        elif len(head) > 1:
+            self._refuse("it has a disjunctive rule")
+        else:
+            self.rules.append((head[0] if head else 0, list(body)))
+
+    def weight_rule(self, choice, head, lower_bound, body) -> None:
+        self._refuse("it has an aggregate (a weight rule in its grounding)")
+
+    def minimize(self, priority, literals) -> None:
+        self._refuse("it has an optimisation statement")
+
+    def output_atom(self, symbol: clingo.Symbol, atom: int) -> None:
+        self.shown.append((symbol, atom))
+
+    def output_term(self, symbol, condition) -> None:
+        self._refuse(f"it shows a term ({symbol}), not an atom")
+
+    def external(self, atom: int, value: clingo.TruthValue) -> None:
+        self.externals[atom] = value
+
+    def theory_atom(self, *args) -> None:
+        self._refuse("it has a theory atom")
+
+    def theory_atom_with_guard(self, *args) -> None:
+        self._refuse("it has a theory atom")
+
+
+def _components(nodes: list[int], edges: dict[int, list[int]]) -> list[list[int]]:
+    """Tarjan's strongly connected components, iteratively, each after every
+    component it depends on (``edges[a]`` are the atoms ``a`` depends on)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    out: list[list[int]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(edges.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges.get(child, ()))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    out.append(component)
+    return out
+
+
+class Compiled:
+    """The ``explain`` mode of a knowledge base as one bitset function, or the
+    reason it cannot be (:attr:`refusal`; then :attr:`run` is None)."""
+
+    def __init__(self, warm) -> None:
+        from .warm import _Generic  # the generic grounding, built with our observer
+
+        self.warm = warm
+        self.domain = warm.domain
+        recorder = _Recorder()
+        generic = _Generic(warm.kb, "explain", warm._inputs, warm._facts, observer=recorder)
+        self.refusal: str | None = recorder.refusal
+        self.run = None
+        if self.refusal is None:
+            try:
+                self._compile(recorder, generic.literals)
+            except _Refused as refused:
+                self.refusal = str(refused)
+        if self.refusal is not None:
+            log.debug("%s: not compiled, cases go to the batch grounding: %s",
+                      warm.kb.directory, self.refusal)
+
+    def _compile(self, recorder: _Recorder, literals: list[int]) -> None:
+        inputs = {literal: position for position, literal in enumerate(literals)}
+        for atom, value in recorder.externals.items():
+            if atom not in inputs and value != clingo.TruthValue.False_:
+                raise _Refused(f"it has an external atom ({atom}) that is not false by default")
+        by_head: dict[int, list[list[int]]] = {}
+        constraints: list[list[int]] = []
+        for head, body in recorder.rules:
+            if head == 0:
+                constraints.append(body)
+            elif head in inputs:
+                raise _Refused("a rule derives an input atom")
+            else:
+                by_head.setdefault(head, []).append(body)
+        edges = {head: sorted({abs(b) for body in bodies for b in body})
+                 for head, bodies in by_head.items()}
+        negative = {head: {-b for body in bodies for b in body if b < 0}
+                    for head, bodies in by_head.items()}
+        order = _components(sorted(by_head), edges)
+        names = {atom: f"a{atom}" for atom in inputs}
+        lines = ["def run(inputs, M):"]
+        for literal, position in inputs.items():
+            lines.append(f"    a{literal} = inputs[{position}]")
+
+        def term(body: list[int]) -> str:
+            parts = [f"a{b}" if b in names else "0" for b in body if b > 0]
+            parts += [f"~a{-b}" for b in body if b < 0 and -b in names]
+            return " & ".join(["M", *parts] if not any(b > 0 for b in body) else parts)
+
+        for component in order:
+            members = [a for a in component if a in by_head]
+            if not members:
+                continue  # an input, or an atom no rule derives (always false)
+            within = set(component)
+            if any(negative[a] & within for a in members):
+                raise _Refused("it has a cycle through negation (it is not stratified)")
+            recursive = len(component) > 1 or any(a in edges[a] for a in members)
+            for atom in members:
+                names[atom] = f"a{atom}"
+            if not recursive:
+                atom = members[0]
+                lines.append(f"    a{atom} = " + " | ".join(
+                    f"({term(body)})" for body in by_head[atom]))
+                continue
+            # positive recursion: iterate the component to its least fixpoint
+            for atom in members:
+                lines.append(f"    a{atom} = 0")
+            state = ", ".join(f"a{a}" for a in members)
+            lines.append("    while True:")
+            lines.append(f"        before = ({state},)")
+            for atom in members:
+                lines.append(f"        a{atom} = " + " | ".join(
+                    f"({term(body)})" for body in by_head[atom]))
+            lines.append(f"        if ({state},) == before:")
+            lines.append("            break")
+        lines.append("    bad = " + (" | ".join(f"({term(b)})" for b in constraints)
+                                      if constraints else "0"))
+        lines.append("    return bad, (" + "".join(
+            ("M, " if atom == 0 else f"a{atom}, " if atom in names else "0, ")
+            for _, atom in recorder.shown) + ")")
+        namespace: dict = {}
+        exec(compile("\n".join(lines) + "\n", f"<compiled {self.warm.kb.directory}>", "exec"),
+             namespace)
+        self.run = namespace["run"]
+        # what each shown atom adds to a case's Atoms, read once by the usual reader
+        self.shown: list[Atoms] = []
+        for symbol, _ in recorder.shown:
+            one = [Atoms()]
+            read_atoms([symbol], one)
+            self.shown.append(one[0])
+
+    def evaluate(self, cases: Sequence[Case]) -> list[Atoms | None]:
+        """The explain-mode atoms of each case; None for a case beyond the slots
+        or ruled out by a constraint (the batch grounding decides those)."""
+        run = self.run
+        if run is None:
+            return [None] * len(cases)
+        positions = self.domain.positions
+        bits = [0] * len(self.warm._inputs)
+        mask = 0
+        beyond = 0
+        for i, case in enumerate(cases):
+            bit = 1 << i
+            true = positions(case)
+            if true is None:
+                beyond |= bit
+                continue
+            mask |= bit
+            for position in true:
+                bits[position] |= bit
+        bad, shown = run(bits, mask)
+        out: list[Atoms | None] = [Atoms() if (mask >> i) & 1 and not (bad >> i) & 1 else None
+                                   for i in range(len(cases))]
+        for value, adds in zip(shown, self.shown):
+            value &= mask & ~bad
+            while value:
+                low = value & -value
+                atoms = out[low.bit_length() - 1]
+                value ^= low
+                if adds.determination:
+                    atoms.determination = adds.determination
+                elif adds.reported:
+                    atoms.reported.append(adds.reported[0])
+                elif adds.nodes:
+                    atoms.nodes.append(adds.nodes[0])
+                elif adds.cites:
+                    atoms.cites.append(adds.cites[0])
+                elif adds.beyond_filling:
+                    atoms.beyond_filling.append(adds.beyond_filling[0])
+                elif adds.unreachable:
+                    atoms.unreachable = True
+        return out
+
+
+class _Refused(Exception):
+    pass
+
+
+@lru_cache(maxsize=4)
+def _compiled(directory: Path) -> Compiled:
+    from .warm import warm_engine_for
+    return Compiled(warm_engine_for(directory))
+
+
+def compiled_for(kb: str | Path | None = None) -> Compiled:
+    """The process's compiled evaluation for a knowledge-base directory, built once."""
+    from .answer import engine_for
+    return _compiled(engine_for(kb).kb.directory.resolve())
+
+
+def evaluate(engine: Engine, cases: Sequence[Case]) -> list[Atoms]:
+    """``engine.evaluate(cases, why=False)``, the same atoms: compiled where the
+    KB and the case allow, on batch groundings for the rest."""
+    if len(cases) < MIN_CASES:
+        return engine.evaluate(cases, why=False)
+    out = compiled_for(engine.kb.directory).evaluate(cases)
+    rest = [i for i, atoms in enumerate(out) if atoms is None]
+    if rest:
+        for i, atoms in zip(rest, engine.evaluate([cases[i] for i in rest], why=False)):
+            out[i] = atoms
+    return out
