@@ -1,0 +1,129 @@
+"""The compiled evaluation (mrs_asp/compiled.py) answers byte for byte as the
+clingo batch grounding does, and refuses what it cannot compile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mrs_asp import decide, iter_cases, parse_case
+from mrs_asp.answer import _answer_of, engine_for
+from mrs_asp.compiled import MIN_CASES, Compiled, compiled_for, evaluate
+from mrs_asp.engine import Engine
+from mrs_asp.kb import KnowledgeBase, layer_files
+from mrs_asp.warm import WarmEngine
+
+from strategies import cases as case_dicts
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT.parent / "shared" / "spec" / "examples"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from generate import generate  # noqa: E402
+
+
+def _answers(cases, atoms, kb) -> list[bytes]:
+    return [msgspec.json.encode(_answer_of(c, a, kb).to_json()) for c, a in zip(cases, atoms)]
+
+
+def _library():
+    return [c.case for c in iter_cases([ROOT / "cases", *sorted(EXAMPLES.glob("*.case.json"))])]
+
+
+def _generated(n: int, seed: int):
+    return [parse_case(json.dumps(d), f"generated {i}").case
+            for i, d in enumerate(generate(n, seed=seed))]
+
+
+def _same_as_clingo(cases) -> None:
+    engine = engine_for(None)
+    compiled = compiled_for()
+    got = compiled.evaluate(cases)
+    fitting = [i for i, atoms in enumerate(got) if atoms is not None]
+    chosen = [cases[i] for i in fitting]
+    assert _answers(chosen, [got[i] for i in fitting], engine.kb) == \
+        _answers(chosen, engine.evaluate(chosen, why=False), engine.kb)
+
+
+def test_success_the_shipped_kb_compiles():
+    assert compiled_for().refusal is None
+
+
+def test_success_compiled_answers_are_the_clingo_answers_on_the_library_and_generated_cases():
+    cases = _library() + _generated(1500, seed=14)
+    got = compiled_for().evaluate(cases)
+    assert sum(a is None for a in got) < len(cases) // 50  # nearly all fit the slots
+    _same_as_clingo(cases)
+    # and through the public path, beyond-the-slots cases included
+    engine = engine_for(None)
+    assert _answers(cases, evaluate(engine, cases), engine.kb) == \
+        _answers(cases, engine.evaluate(cases, why=False), engine.kb)
+    assert [msgspec.json.encode(a.to_json()) for a in decide(cases, missing=False, warm=False)] \
+        == [msgspec.json.encode(_answer_of(c, a, engine.kb).to_json())
+            for c, a in zip(cases, engine.evaluate(cases, why=False))]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(case_dicts(), min_size=1, max_size=40))
+def test_success_compiled_answers_are_the_clingo_answers_on_drawn_cases(dicts):
+    _same_as_clingo([parse_case(json.dumps({**d, "id": f"drawn-{i}"}), "drawn").case
+                     for i, d in enumerate(dicts)])
+
+
+def _kb_with(tmp_path: Path, extra: str) -> KnowledgeBase:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for layer in layer_files(ROOT / "kb"):
+        shutil.copy(layer, kb / layer.name)
+    (kb / "55_extra.lp").write_text("%* layer: notes *%\n" + extra)
+    return KnowledgeBase(kb)
+
+
+@pytest.mark.parametrize("extra, reason", [
+    ("{ extra(C) } :- case(C).\n", "choice rule"),
+    ("many(C) :- case(C), #count { F : finding(C, F, true) } > 2.\n", "aggregate"),
+    ("p(C) :- case(C), not q(C).\nq(C) :- case(C), not p(C).\n", "cycle through negation"),
+])
+def test_failure_a_kb_it_cannot_compile_is_refused_and_decided_by_clingo(tmp_path, extra,
+                                                                          reason):
+    kb = _kb_with(tmp_path, extra)
+    compiled = Compiled(WarmEngine(kb))
+    assert compiled.run is None and reason in compiled.refusal
+    cases = _library()[:40] + _generated(MIN_CASES, seed=3)
+    assert compiled.evaluate(cases) == [None] * len(cases)
+    engine = Engine(kb)
+    shipped = engine_for(None)
+    # the fallback answers, and they are the shipped KB's (the extra rules show nothing)
+    assert _answers(cases, evaluate(engine, cases), kb) == \
+        _answers(cases, shipped.evaluate(cases, why=False), shipped.kb)
+
+
+def test_success_positive_recursion_is_evaluated_to_its_fixpoint(tmp_path):
+    kb = _kb_with(tmp_path, "t(C, F) :- finding(C, F, true).\nt(C, F) :- u(C, F).\n"
+                            "u(C, F) :- t(C, F).\n")
+    compiled = Compiled(WarmEngine(kb))
+    assert compiled.refusal is None
+    cases = _library()[:40]
+    got = compiled.evaluate(cases)
+    assert _answers(cases, got, kb) == _answers(cases, Engine(kb).evaluate(cases, why=False), kb)
+
+
+def test_success_a_case_a_constraint_rules_out_goes_to_the_batch_grounding(tmp_path):
+    kb = _kb_with(tmp_path, ":- finding(C, neonatal_hie, true).\n")
+    compiled = Compiled(WarmEngine(kb))
+    assert compiled.refusal is None
+    ruled_out = parse_case(json.dumps({
+        "id": "hie", "request": {"cpt": "76390", "date": "2026-03-02", "body_region": "brain"},
+        "findings": {"neonatal_hie": True}}), "x").case
+    fine = parse_case(json.dumps({
+        "id": "fine", "request": {"cpt": "76390", "date": "2026-03-02", "body_region": "brain"},
+        "findings": {"neonatal_hie": False}}), "x").case
+    got = compiled.evaluate([ruled_out, fine])
+    assert got[0] is None and got[1] is not None
