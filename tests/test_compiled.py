@@ -91,8 +91,8 @@ def _kb_with(tmp_path: Path, extra: str) -> KnowledgeBase:
     ("many(C) :- case(C), #count { F : finding(C, F, true) } > 2.\n", "aggregate"),
     ("p(C) :- case(C), not q(C).\nq(C) :- case(C), not p(C).\n", "cycle through negation"),
 ])
-def test_failure_a_kb_it_cannot_compile_is_refused_and_decided_by_clingo(tmp_path, extra,
-                                                                          reason):
+def test_fail_a_kb_it_cannot_compile_is_refused_and_decided_by_clingo(tmp_path, extra,
+                                                                       reason):
     kb = _kb_with(tmp_path, extra)
     compiled = Compiled(WarmEngine(kb))
     assert compiled.run is None and reason in compiled.refusal
