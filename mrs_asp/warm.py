@@ -349,8 +349,9 @@ class WarmEngine:
                  Function("request_day", [Number(0), Number(_REQUEST_DAY)])]
         self._evaluator: _Generic | None = None  # built when first asked to decide
         self._inputs, self._facts = inputs, facts
-        self._abducer: _Generic | None = None  # built when first asked what is missing
-        self._lifter: _Generic | None = None  # built when first asked why nothing is
+        # The abduction's groundings, by the switch made a fact in each:
+        # abduce (what is missing), lift (why nothing is); built when first asked.
+        self._abduction: dict[str, _Generic] = {}
         self._lock = threading.Lock()
 
     # -- the API ----------------------------------------------------------------------
@@ -387,8 +388,8 @@ class WarmEngine:
 
     def prepare(self) -> None:
         """Build the abduction's groundings now (before worker processes fork)."""
-        self._abducer_grounding()
-        self._lifter_grounding()
+        self._abduction_grounding("abduce")
+        self._abduction_grounding("lift")
 
     def beyond_slots(self, case: Case | LoadedCase) -> bool:
         """Whether the case lies beyond the generic grounding (and goes to the batch path)."""
@@ -421,38 +422,35 @@ class WarmEngine:
             read_atoms(model.symbols(shown=True), result)
         return result[0]
 
-    def _abducer_grounding(self) -> _Generic:
-        if self._abducer is None:
-            self._abducer = _Generic(self.kb, "abduce", self._inputs,
-                                     [*self._facts, Function("abduce", [Number(0)])],
-                                     ABDUCTION_OPTIONS)
-        return self._abducer
+    def _abduction_grounding(self, switch: str) -> _Generic:
+        """The abduction layer's generic grounding with ``switch(0)`` a fact:
+        ``abduce`` asks what is missing, ``lift`` why nothing is
+        (kb/80_abduction.lp, as Engine.abduce_why switches them)."""
+        generic = self._abduction.get(switch)
+        if generic is None:
+            generic = self._abduction[switch] = _Generic(
+                self.kb, "abduce", self._inputs, [*self._facts, Function(switch, [Number(0)])],
+                ABDUCTION_OPTIONS)
+        return generic
 
     def _abduce(self, true: list[int]) -> list[tuple[list[str], list[str]]]:
-        generic = self._abducer_grounding()
+        generic = self._abduction_grounding("abduce")
         alternatives: list[tuple[list[str], list[str]]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: alternatives.append(read_alternative(model)))
         return alternatives
 
-
-    def _lifter_grounding(self) -> _Generic:
-        if self._lifter is None:
-            self._lifter = _Generic(self.kb, "abduce", self._inputs,
-                                    [*self._facts, Function("lift", [Number(0)])],
-                                    ABDUCTION_OPTIONS)
-        return self._lifter
-
     def _unlifted(self, true: list[int]) -> list[tuple[str, str]]:
         """Why nothing is missing: the non-indications no filling lifts, with
         ``lift(0)`` true (kb/80_abduction.lp, Engine.abduce_why)."""
-        generic = self._lifter_grounding()
+        generic = self._abduction_grounding("lift")
         found: list[tuple[str, str]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: found.extend(
             (s.arguments[1].name, pointer_of(str(s.arguments[2])))
             for s in model.symbols(shown=True) if s.name == "unlifted"))
         return found
+
 
 @lru_cache(maxsize=4)
 def _warm(directory: Path) -> WarmEngine:
