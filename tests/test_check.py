@@ -15,8 +15,10 @@ from mrs_asp import decide
 from mrs_asp.loading import case_from_data
 from mrs_asp.check import CaseSpace, check_kb, indication_paths
 from mrs_asp.cli import app
-from mrs_asp.kb import KnowledgeBase, layer_files
+from mrs_asp.kb import KnowledgeBase
 from mrs_asp.space import REQUEST_DAY, space_program, study_ages
+
+from kb_copies import kb_edited
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = ROOT / "kb"
@@ -219,15 +221,8 @@ def test_success_the_space_tries_the_study_ages_the_kb_windows_cut(tmp_path):
     most 60 days old."""
     assert study_ages([(0, 90), (0, None)]) == (0, 45, 90, 91, 180)
     assert study_ages([(0, 60), (0, None)]) == (0, 30, 60, 61, 120)
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    for layer in layer_files(KB):
-        shutil.copy(layer, kb / layer.name)
-    concepts = kb / "10_concepts.lp"
-    text = concepts.read_text()
-    assert text.count("window(within_three_months, 0, 90).") == 1
-    concepts.write_text(text.replace("window(within_three_months, 0, 90).",
-                                     "window(within_three_months, 0, 60)."))
+    kb = kb_edited(tmp_path / "kb", "10_concepts.lp", "window(within_three_months, 0, 90).",
+                   "window(within_three_months, 0, 60).")
     changed = KnowledgeBase(kb)
     program = space_program(changed.windows)
     days = {int(d) for d in re.findall(r'space_value\("imaging.date", (-?\d+)\)', program)}

@@ -4,7 +4,6 @@ clingo batch grounding does, and refuses what it cannot compile."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from mrs_asp import decide, iter_cases, parse_case
 from mrs_asp.answer import _answer_of, engine_for
 from mrs_asp.compiled import MIN_CASES, Compiled, compiled_for, evaluate
 from mrs_asp.engine import Engine
-from mrs_asp.kb import KnowledgeBase, layer_files
+from mrs_asp.kb import KnowledgeBase
 from mrs_asp.warm import WarmEngine
 
+from kb_copies import kb_copy
 from strategies import cases as case_dicts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,10 +78,7 @@ def test_success_compiled_answers_are_the_clingo_answers_on_drawn_cases(dicts):
 
 
 def _kb_with(tmp_path: Path, extra: str) -> KnowledgeBase:
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    for layer in layer_files(ROOT / "kb"):
-        shutil.copy(layer, kb / layer.name)
+    kb = kb_copy(tmp_path / "kb")
     (kb / "55_extra.lp").write_text("%* layer: notes *%\n" + extra)
     return KnowledgeBase(kb)
 

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import msgspec
 
 from mrs_asp import decide, iter_cases
-from mrs_asp.kb import KnowledgeBase, layer_files
+from mrs_asp.kb import KnowledgeBase
+
+from kb_copies import kb_copy
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _copy(kb: Path) -> Path:
-    kb.mkdir()
-    for layer in layer_files(ROOT / "kb"):
-        shutil.copy(layer, kb / layer.name)
-    return kb
 
 
 def _answers(kb: Path) -> list[bytes]:
@@ -28,7 +22,7 @@ def _answers(kb: Path) -> list[bytes]:
 
 def test_success_a_cached_kb_answers_as_a_parsed_one(tmp_path, monkeypatch):
     monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
-    kb = _copy(tmp_path / "kb")
+    kb = kb_copy(tmp_path / "kb")
     first = KnowledgeBase(kb)
     first.criteria  # noqa: B018 - prepares it
     stored = list((tmp_path / "cache").glob("kb-*.json"))
@@ -46,7 +40,7 @@ def test_success_a_cached_kb_answers_as_a_parsed_one(tmp_path, monkeypatch):
 
 def test_success_an_edit_to_kb_is_never_answered_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
-    kb = _copy(tmp_path / "kb")
+    kb = kb_copy(tmp_path / "kb")
     before = KnowledgeBase(kb)
     assert before.windows == [(0, 90), (0, None)]
     concepts = kb / "10_concepts.lp"
@@ -60,7 +54,7 @@ def test_success_an_edit_to_kb_is_never_answered_from_the_cache(tmp_path, monkey
 
 def test_success_a_broken_cache_entry_is_prepared_again(tmp_path, monkeypatch):
     monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
-    kb = _copy(tmp_path / "kb")
+    kb = kb_copy(tmp_path / "kb")
     good = KnowledgeBase(kb).program("abduce")
     (entry,) = (tmp_path / "cache").glob("kb-*.json")
     entry.write_text("{not json")

@@ -30,7 +30,6 @@ slow path on a sample of mutants.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import clingo
@@ -41,6 +40,8 @@ from mrs_asp import decide, iter_cases
 from mrs_asp.answer import _answer_of, _engine, engine_for
 from mrs_asp.engine import EVALUATE_BATCH, Atoms, _feed, read_atoms
 from mrs_asp.kb import _TABLES, layer_files
+
+from kb_copies import kb_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = ROOT / "kb"
@@ -84,9 +85,7 @@ def _answers(library, kb=None, missing: bool = True) -> list[str]:
 def _without(rule: Rule, directory: Path) -> Path:
     """A copy of kb/ in ``directory`` with ``rule`` replaced by a comment."""
     path, first, last, _ = rule
-    directory.mkdir()
-    for layer in layer_files(KB):
-        shutil.copy(layer, directory / layer.name)
+    kb_copy(directory)
     lines = path.read_text().splitlines(keepends=True)
     (directory / path.name).write_text("".join(lines[:first - 1] + ["% deleted\n"] + lines[last:]))
     return directory
@@ -203,10 +202,7 @@ def test_success_a_guarded_mutant_answers_as_the_kb_without_its_rule(library, gu
 
 def test_success_every_rule_changes_some_answer(library, baseline, guarded, tmp_path):
     # The copying itself changes nothing: an untouched copy answers the same.
-    untouched = tmp_path / "kb-untouched"
-    untouched.mkdir()
-    for layer in layer_files(KB):
-        shutil.copy(layer, untouched / layer.name)
+    untouched = kb_copy(tmp_path / "kb-untouched")
     assert not _changes(library, untouched, baseline, missing_only=False)
     survivors = []
     for number, rule in enumerate(_rules()):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -13,8 +12,10 @@ import pytest
 from mrs_asp import decide, iter_cases, parse_case
 from mrs_asp.answer import _batch_answers, engine_for
 from mrs_asp.cases import case_from_data
-from mrs_asp.kb import KnowledgeBase, layer_files
+from mrs_asp.kb import KnowledgeBase
 from mrs_asp.warm import Slots, WarmEngine, warm_engine_for, window_ages
+
+from kb_copies import kb_edited
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT.parent / "shared" / "spec" / "examples"
@@ -79,15 +80,8 @@ def test_success_a_window_bound_in_kb_alone_changes_the_answers(tmp_path):
     """kb/ declares window(within_three_months, 0, 90); the rules and the warm
     engine read it from there. A study 60 days old is recent under 0-90 and
     not under 0-30, on both paths."""
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    for layer in layer_files(ROOT / "kb"):
-        shutil.copy(layer, kb / layer.name)
-    concepts = kb / "10_concepts.lp"
-    text = concepts.read_text()
-    assert text.count("window(within_three_months, 0, 90).") == 1
-    concepts.write_text(text.replace("window(within_three_months, 0, 90).",
-                                     "window(within_three_months, 0, 30)."))
+    kb = kb_edited(tmp_path / "kb", "10_concepts.lp", "window(within_three_months, 0, 90).",
+                   "window(within_three_months, 0, 30).")
     case = case_from_data({
         "id": "sixty-days", "request": {"cpt": "76390", "date": "2026-03-02",
                                         "body_region": "brain"},
