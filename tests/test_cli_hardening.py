@@ -23,6 +23,8 @@ from mrs_asp import __version__, decide, iter_cases
 from mrs_asp.cli import app
 from mrs_asp.kb import KnowledgeBaseError
 
+from processes import assert_all_end, background_evaluate, children
+
 ROOT = Path(__file__).resolve().parents[1]
 KB = ROOT / "kb"
 CASES = ROOT / "cases"
@@ -482,27 +484,6 @@ def test_success_jobs_capped_at_the_cores(tmp_path):
     assert json.loads(result.stdout)["id"] == DENIED.stem
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for its reaper is dead)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_success_signal_cleans_up_spool_and_workers(tmp_path, signum):
     if len(os.sched_getaffinity(0)) < 2:
@@ -513,11 +494,8 @@ def test_success_signal_cleans_up_spool_and_workers(tmp_path, signum):
     lib.write_text("".join(json.dumps({**base, "id": f"c{i}"}) + "\n" for i in range(20000)))
     spool = tmp_path / "tmp"
     spool.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from mrs_asp.cli import main; main()", "evaluate", lib,
-         "--jobs", "2", "-f", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-        env={**os.environ, "TMPDIR": str(spool), "PYTHONFAULTHANDLER": "1"},
+    proc = background_evaluate(
+        lib, {"TMPDIR": str(spool), "PYTHONFAULTHANDLER": "1"},
         # As from a terminal: a test runner started in the background may ignore SIGINT.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
@@ -529,7 +507,7 @@ def test_success_signal_cleans_up_spool_and_workers(tmp_path, signum):
         time.sleep(0.05)
     assert proc.poll() is None, f"the run ended before the signal: {proc.communicate()[1]!r}"
     assert list(spool.glob("mrs-asp-*")), "the run never started its workers"
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     assert workers
     proc.send_signal(signum)
     try:
@@ -541,10 +519,7 @@ def test_success_signal_cleans_up_spool_and_workers(tmp_path, signum):
     assert proc.returncode != 0
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr
     assert list(spool.iterdir()) == []  # the spool directory is gone
-    deadline = time.monotonic() + 10
-    while any(map(_alive, workers)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(map(_alive, workers))
+    assert_all_end(workers)
 
 
 def test_success_worker_dies_with_a_killed_parent(tmp_path):
@@ -553,19 +528,13 @@ def test_success_worker_dies_with_a_killed_parent(tmp_path):
     base = json.loads(DENIED.read_text())
     lib = tmp_path / "lib.jsonl"
     lib.write_text("".join(json.dumps({**base, "id": f"c{i}"}) + "\n" for i in range(20000)))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from mrs_asp.cli import main; main()", "evaluate", lib,
-         "--jobs", "2", "-f", "json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        cwd=ROOT)
+    proc = background_evaluate(lib, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     workers: set[int] = set()
     while len(workers) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
     assert workers
     proc.kill()
     proc.wait()
-    deadline = time.monotonic() + 10
-    while any(map(_alive, workers)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(map(_alive, workers))
+    assert_all_end(workers)

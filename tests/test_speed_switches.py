@@ -26,6 +26,7 @@ from mrs_asp.loading import parse_case
 from mrs_asp.engine import Engine
 from mrs_asp.kb import KnowledgeBase, _cache_file, default_kb_dir
 
+from processes import assert_all_end, background_evaluate, children
 from strategies import cases
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,17 +166,12 @@ def test_success_spool_off_stops_cleanly_without_a_spool(tmp_path):
                            for copy in range(8) for d in generate(500, seed=5)))
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from mrs_asp.cli import main; main()", "evaluate", lib,
-         "--jobs", "2", "-f", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-        env={**os.environ, "TMPDIR": str(temporary), "MRS_ASP_PLAIN": "spool"})
-    from test_cli_hardening import _alive, _children
+    proc = background_evaluate(lib, {"TMPDIR": str(temporary), "MRS_ASP_PLAIN": "spool"})
     deadline = time.monotonic() + 60
     workers: set[int] = set()
     while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
     assert proc.poll() is None, f"the run ended before the signal: {proc.communicate()[1]!r}"
     time.sleep(0.3)  # batches on their way through the pipe
     assert list(temporary.iterdir()) == []  # no spool
@@ -183,10 +179,7 @@ def test_success_spool_off_stops_cleanly_without_a_spool(tmp_path):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert stderr == b"mrs-asp: stopped by SIGTERM\n"
-    deadline = time.monotonic() + 10
-    while any(map(_alive, workers)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(map(_alive, workers))
+    assert_all_end(workers)
 
 
 def test_fail_unknown_trick_is_one_line_exit_2():
