@@ -121,17 +121,16 @@ class Guarded:
         where = {(path.name, first): number for number, (path, first, _, text) in enumerate(rules)
                  if not text.startswith(_TABLES)}
         self.ctl = clingo.Control(["--warn=none"])
-        self.guarded: dict[int, int] = {}  # rule number -> guard number
+        self.guarded: set[int] = set()  # the rules guarded (each by mutant_keeps(its number))
         with ast.ProgramBuilder(self.ctl) as builder:
             for statement in self.knowledge.statements("explain"):
                 location = statement.location.begin
                 number = where.get((Path(location.filename).name, location.line))
                 if number is not None and statement.ast_type == ast.ASTType.Rule:
                     guard = ast.Literal(statement.location, ast.Sign.NoSign, ast.SymbolicAtom(
-                        ast.Function(statement.location, "mutant_keeps",
-                                     [ast.SymbolicTerm(statement.location, Number(number))], 0)))
+                        ast.SymbolicTerm(statement.location, _keeps(number))))
                     statement = statement.update(body=[*statement.body, guard])
-                    self.guarded[number] = number
+                    self.guarded.add(number)
                 builder.add(statement)
         feed = _feed(self.ctl, library)
         with self.ctl.backend() as backend:
