@@ -35,6 +35,7 @@ import clingo
 
 from .cases import Case
 from .engine import Atoms, Engine, read_atoms
+from .kb import KnowledgeBaseError
 
 __all__ = ["Compiled", "compiled_for", "evaluate"]
 
@@ -219,11 +220,18 @@ class Compiled:
         exec(compile("\n".join(lines) + "\n", f"<compiled {self.warm.kb.directory}>", "exec"),
              namespace)
         self.run = namespace["run"]
-        # what each shown atom adds to a case's Atoms, read once by the usual reader
+        # what each shown atom adds to a case's Atoms, read once by the usual reader;
+        # one it cannot read (the generic grounding also holds atoms no case derives,
+        # cites(0,N,#sup) of a #min over nothing) is an error only for a case that has it
         self.shown: list[Atoms] = []
-        for symbol, _ in recorder.shown:
+        self.malformed: dict[int, KnowledgeBaseError] = {}
+        for n, (symbol, _) in enumerate(recorder.shown):
             one = [Atoms()]
-            read_atoms([symbol], one)
+            try:
+                read_atoms([symbol], one)
+            except KnowledgeBaseError as exc:
+                self.malformed[n] = exc
+                one = [Atoms()]
             self.shown.append(one[0])
 
     def evaluate(self, cases: Sequence[Case]) -> list[Atoms | None]:
@@ -246,6 +254,9 @@ class Compiled:
             for position in true:
                 bits[position] |= bit
         bad, shown = run(bits, mask)
+        for n, exc in self.malformed.items():
+            if shown[n] & mask & ~bad:
+                raise exc
         out: list[Atoms | None] = [Atoms() if (mask >> i) & 1 and not (bad >> i) & 1 else None
                                    for i in range(len(cases))]
         for value, adds in zip(shown, self.shown):

@@ -53,12 +53,21 @@ def pointer_of(term: str) -> str | None:
     The parts are the KB's own constants and numbers, split at the commas; a
     term with a string in it (which may hold a ',', '/' or '~') is parsed by
     clingo. Cached: a KB cites a few hundred places, once per evidence atom.
+    A ``ptr`` term with a part that is none of these (``ptr(ptr(imaging,0),date)``,
+    ``ptr(f(a,b))``, a tuple) names no place: :class:`KnowledgeBaseError`.
     """
     if not term.startswith("ptr("):
         return None
     if '"' in term:
         return _pointer_of_term(clingo.parse_term(term))
-    return pointer(term[4:-1].split(","))
+    inner = term[4:-1]
+    if "(" in inner:  # a part with arguments (no string here: its '(' would be text)
+        raise KnowledgeBaseError(_NOT_A_PLACE.format(term))
+    return pointer(inner.split(","))
+
+
+_NOT_A_PLACE = ("{} names no place: each part of a ptr(...) term must be "
+                "a constant, a number or a string")
 
 
 def atom_texts(symbols: Sequence[Symbol]) -> list[str]:
@@ -95,24 +104,46 @@ def read_atoms(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
     # Each atom as text, split by hand: several times faster than walking
     # each Symbol's name and arguments through the C API. The shown atoms
     # are flat but for the last argument of cites/3 and beyond_filling/3.
-    for text in atom_texts(symbols):
-        name, _, rest = text.partition("(")
-        number, _, rest = rest[:-1].partition(",")
-        atoms = result[int(number)]
-        if name == "reported":
-            atoms.reported.append(rest)
-        elif name == "explained":
-            atoms.nodes.append(tuple(rest.split(",")))
-        elif name == "cites":
-            node, _, term = rest.partition(",")
-            atoms.cites.append((node, pointer_of(term)))
-        elif name == "determination":
-            atoms.determination = rest
-        elif name == "beyond_filling":
-            node, _, term = rest.partition(",")
-            atoms.beyond_filling.append((node, pointer_of(term)))
-        elif name == "unreachable":
-            atoms.unreachable = True
+    # An atom not of that shape (a term where a constant or a pointer is read)
+    # is a KnowledgeBaseError naming it.
+    text = ""
+    try:
+        for text in atom_texts(symbols):
+            name, _, rest = text.partition("(")
+            number, _, rest = rest[:-1].partition(",")
+            atoms = result[int(number)]
+            if name == "reported":
+                atoms.reported.append(rest)
+            elif name == "explained":
+                node = tuple(rest.split(","))
+                if len(node) != 3 or "(" in rest or '"' in rest:
+                    raise KnowledgeBaseError(_NOT_CONSTANTS)
+                atoms.nodes.append(node)
+            elif name == "cites":
+                node, _, term = rest.partition(",")
+                cited = pointer_of(term)
+                if cited is None:
+                    raise KnowledgeBaseError(_NOT_A_POINTER)
+                atoms.cites.append((node, cited))
+            elif name == "determination":
+                atoms.determination = rest
+            elif name == "beyond_filling":
+                node, _, term = rest.partition(",")
+                atoms.beyond_filling.append((node, pointer_of(term)))
+            elif name == "unreachable":
+                atoms.unreachable = True
+    except KnowledgeBaseError as exc:
+        raise _malformed(text, exc) from None
+
+
+_NOT_CONSTANTS = "the node, its parent and its status must be constants or numbers"
+_NOT_A_POINTER = "the evidence must be a ptr(Part, ...) term (a JSON Pointer's parts)"
+
+
+def _malformed(atom: object, exc: KnowledgeBaseError) -> KnowledgeBaseError:
+    """One line naming a shown atom the answer cannot be read from, and why."""
+    return KnowledgeBaseError(f"the knowledge base shows {atom}, which the answer cannot be "
+                              f"read from: {exc}")
 
 
 def _pointer_of_term(term: Symbol) -> str | None:
@@ -120,6 +151,9 @@ def _pointer_of_term(term: Symbol) -> str | None:
     if (term.type != clingo.SymbolType.Function or term.name != "ptr" or term.negative
             or not term.arguments):
         return None
+    for part in term.arguments:
+        if part.type == clingo.SymbolType.Function and (part.arguments or not part.name):
+            raise KnowledgeBaseError(_NOT_A_PLACE.format(term))
     return pointer([part.string if part.type == clingo.SymbolType.String else str(part)
                     for part in term.arguments])
 
@@ -127,21 +161,31 @@ def _pointer_of_term(term: Symbol) -> str | None:
 def _read_atoms_plain(symbols: Sequence[Symbol], result: list[Atoms]) -> None:
     """:func:`read_atoms` the plain way (``MRS_ASP_PLAIN=split``): each Symbol's
     name and arguments read through clingo's API."""
-    for symbol in symbols:
-        name, arguments = symbol.name, symbol.arguments
-        atoms = result[arguments[0].number]
-        if name == "reported":
-            atoms.reported.append(str(arguments[1]))
-        elif name == "explained":
-            atoms.nodes.append(tuple(str(argument) for argument in arguments[1:]))
-        elif name == "cites":
-            atoms.cites.append((str(arguments[1]), _pointer_of_term(arguments[2])))
-        elif name == "determination":
-            atoms.determination = str(arguments[1])
-        elif name == "beyond_filling":
-            atoms.beyond_filling.append((str(arguments[1]), _pointer_of_term(arguments[2])))
-        elif name == "unreachable":
-            atoms.unreachable = True
+    symbol: Symbol | str = ""
+    try:
+        for symbol in symbols:
+            name, arguments = symbol.name, symbol.arguments
+            atoms = result[arguments[0].number]
+            if name == "reported":
+                atoms.reported.append(str(arguments[1]))
+            elif name == "explained":
+                if any(a.type == clingo.SymbolType.String or a.type == clingo.SymbolType.Function
+                       and (a.arguments or not a.name) for a in arguments[1:]):
+                    raise KnowledgeBaseError(_NOT_CONSTANTS)
+                atoms.nodes.append(tuple(str(argument) for argument in arguments[1:]))
+            elif name == "cites":
+                cited = _pointer_of_term(arguments[2])
+                if cited is None:
+                    raise KnowledgeBaseError(_NOT_A_POINTER)
+                atoms.cites.append((str(arguments[1]), cited))
+            elif name == "determination":
+                atoms.determination = str(arguments[1])
+            elif name == "beyond_filling":
+                atoms.beyond_filling.append((str(arguments[1]), _pointer_of_term(arguments[2])))
+            elif name == "unreachable":
+                atoms.unreachable = True
+    except KnowledgeBaseError as exc:
+        raise _malformed(symbol, exc) from None
 
 
 def _read_alternative_plain(model: clingo.Model) -> tuple[list[str], list[str]]:

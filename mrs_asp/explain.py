@@ -9,7 +9,7 @@ section 5, in the guideline's order.
 from __future__ import annotations
 
 from .engine import Atoms
-from .kb import KnowledgeBase
+from .kb import KnowledgeBase, KnowledgeBaseError
 from .pointers import parts
 
 __all__ = ["build_explanation", "walk"]
@@ -49,13 +49,28 @@ def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
                                   "status": status, "text": text, "evidence": cited,
                                   "children": []}
         parent = parent_of[node]
+        steps = 0
         while parent not in made and parent not in criteria and parent in parent_of:
             # an inner node with no id of its own (repeat_circumstance): its parts
             # are shown under its parent
             parent = parent_of[parent]
+            steps += 1
+            if steps > len(parent_of):  # round a cycle of such nodes, never to the root
+                raise _cycle(node, parent, parent_of)
         if parent in made:
             made[parent]["children"].append(made_node)
     return made[kb.root("applicability")]
+
+
+def _cycle(node: str, start: str, parent_of: dict[str, str]) -> KnowledgeBaseError:
+    """The error for a node whose parents go round in a cycle (a malformed KB output)."""
+    chain = [start]
+    while parent_of[chain[-1]] != start:
+        chain.append(parent_of[chain[-1]])
+    shown = ", ".join(f"explained(_, {n}, {parent_of[n]}, _)" for n in chain)
+    return KnowledgeBaseError(
+        f"the knowledge base shows {shown}: the parents of {node} go round in a cycle of "
+        f"nodes that are no criteria and never reach the root")
 
 
 def walk(node: dict):
