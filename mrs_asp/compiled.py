@@ -16,8 +16,8 @@ whatever its size up to a few thousand cases, instead of a grounding.
 The rules stay in kb/: what is compiled is what gringo grounded from them,
 nothing restated. A knowledge base whose generic grounding is not of that
 kind (choice rules, aggregates gringo keeps as weight rules, disjunctions,
-optimisation, a cycle through negation, shown terms, externals of its own
-that are not false) is refused with a one-line reason
+optimisation, a cycle through negation, externals of its own that are not
+false) is refused with a one-line reason
 (:attr:`Compiled.refusal`, logged at debug level), and its cases go to the
 batch grounding (mrs_asp/engine.py), as do cases beyond the generic slots and
 any case an integrity constraint rules out (the batch path reports it).
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import clingo
@@ -51,6 +50,8 @@ class _Recorder(clingo.Observer):
     def __init__(self) -> None:
         self.rules: list[tuple[int, list[int]]] = []  # (head or 0 for a constraint, body)
         self.shown: list[tuple[clingo.Symbol, int]] = []
+        #: shown terms (``#show t : body.``): each term's conditions, any of which shows it
+        self.terms: dict[clingo.Symbol, list[list[int]]] = {}
         self.externals: dict[int, clingo.TruthValue] = {}
         self.refusal: str | None = None
 
@@ -76,7 +77,7 @@ class _Recorder(clingo.Observer):
         self.shown.append((symbol, atom))
 
     def output_term(self, symbol, condition) -> None:
-        self._refuse(f"it shows a term ({symbol}), not an atom")
+        self.terms.setdefault(symbol, []).append(list(condition))
 
     def external(self, atom: int, value: clingo.TruthValue) -> None:
         self.externals[atom] = value
@@ -135,16 +136,18 @@ def _components(nodes: list[int], edges: dict[int, list[int]]) -> list[list[int]
 
 
 class Compiled:
-    """The ``explain`` mode of a knowledge base as one bitset function, or the
-    reason it cannot be (:attr:`refusal`; then :attr:`run` is None)."""
+    """A mode of a knowledge base (``explain`` by default: the decision and its
+    explanation; ``evaluate`` adds why nothing is missing) as one bitset
+    function, or the reason it cannot be (:attr:`refusal`; then :attr:`run`
+    is None)."""
 
-    def __init__(self, warm) -> None:
+    def __init__(self, warm, mode: str = "explain") -> None:
         from .warm import _Generic  # the generic grounding, built with our observer
 
         self.warm = warm
         self.domain = warm.domain
         recorder = _Recorder()
-        generic = _Generic(warm.kb, "explain", warm._inputs, warm._facts, observer=recorder)
+        generic = _Generic(warm.kb, mode, warm._inputs, warm._facts, observer=recorder)
         self.refusal: str | None = recorder.refusal
         self.run = None
         if self.refusal is None:
@@ -213,9 +216,11 @@ class Compiled:
             lines.append("            break")
         lines.append("    bad = " + (" | ".join(f"({term(b)})" for b in constraints)
                                       if constraints else "0"))
-        lines.append("    return bad, (" + "".join(
-            ("M, " if atom == 0 else f"a{atom}, " if atom in names else "0, ")
-            for _, atom in recorder.shown) + ")")
+        shown = [(symbol, "M" if atom == 0 else f"a{atom}" if atom in names else "0")
+                 for symbol, atom in recorder.shown]
+        shown += [(symbol, " | ".join(f"({term(condition)})" for condition in conditions))
+                  for symbol, conditions in recorder.terms.items()]
+        lines.append("    return bad, (" + "".join(f"{value}, " for _, value in shown) + ")")
         namespace: dict = {}
         exec(compile("\n".join(lines) + "\n", f"<compiled {self.warm.kb.directory}>", "exec"),
              namespace)
@@ -225,7 +230,7 @@ class Compiled:
         # cites(0,N,#sup) of a #min over nothing) is an error only for a case that has it
         self.shown: list[Atoms] = []
         self.malformed: dict[int, KnowledgeBaseError] = {}
-        for n, (symbol, _) in enumerate(recorder.shown):
+        for n, (symbol, _) in enumerate(shown):
             one = [Atoms()]
             try:
                 read_atoms([symbol], one)
@@ -284,16 +289,11 @@ class _Refused(Exception):
     pass
 
 
-@lru_cache(maxsize=4)
-def _compiled(directory: Path) -> Compiled:
-    from .warm import warm_engine_for
-    return Compiled(warm_engine_for(directory))
-
-
 def compiled_for(kb: str | Path | None = None) -> Compiled:
-    """The process's compiled evaluation for a knowledge-base directory, built once."""
-    from .answer import engine_for
-    return _compiled(engine_for(kb).kb.directory.resolve())
+    """The process's compiled evaluation (``explain``) for a knowledge-base
+    directory, built once: its warm engine's (:meth:`WarmEngine.compiled`)."""
+    from .warm import warm_engine_for
+    return warm_engine_for(kb).compiled("explain")
 
 
 def evaluate(engine: Engine, cases: Sequence[Case]) -> list[Atoms]:

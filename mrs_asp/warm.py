@@ -49,20 +49,21 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
 
 import clingo
-from clingo import Function, Number, String, Symbol, TruthValue, ast
+from clingo import Function, Number, String, Symbol, ast
 
 from . import vocabulary
 from .abduce import MAX_ALTERNATIVES
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
-from .cases import Case, day_number
+from .cases import Case
 from .engine import ABDUCTION_OPTIONS, Atoms, Engine, pointer_of, read_alternative, read_atoms
-from .facts import CaseFeed, vocabulary_statements
+from .facts import vocabulary_statements
 from .kb import KnowledgeBase, KnowledgeBaseError
 from .loading import LoadedCase
 
@@ -100,13 +101,7 @@ def window_ages(windows: list[tuple[int, int | None]]) -> list[int]:
 
 def _age_of(days: int, ages: list[int]) -> int:
     """The generic age standing for ``days``: that of its span."""
-    chosen = ages[0]
-    for age in ages[1:]:
-        if age <= days:
-            chosen = age
-        else:
-            break
-    return chosen
+    return ages[max(bisect_right(ages, days) - 1, 0)]
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -135,12 +130,6 @@ class _Values:
         self.of = {v: (v if v in named else unnamed[0]) for v in constants}
 
 
-def _plain(value) -> object:
-    """A value of a case as the KB's constant ('MRI' -> 'mri', True -> 'true'); numbers stay."""
-    return value if isinstance(value, int) and not isinstance(value, bool) \
-        else vocabulary.constant(value)
-
-
 class _Domain:
     """The generic case's input atoms, derived from the vocabulary
     (mrs_asp/vocabulary.py), and where a case's facts land among them.
@@ -157,6 +146,7 @@ class _Domain:
         named = _constants_named(texts)
         strings = {m.group(1)[1:-1] for text in texts for m in _CPT_IN_RULES.finditer(text)}
         self.ages = ages
+        self._strings = frozenset(strings)  # the codes the rules name (request_cpt)
         request_fields = {f.values: f.name for f in vocabulary.fields("request")
                           if f.type == "enum"}
         #: per input predicate: its fields and, per field, (domain, value -> generic value)
@@ -204,6 +194,7 @@ class _Domain:
                 self.inputs.append(Function(predicate, [Number(0), *(
                     self._symbol(mapped, members, first.keyed, len(entries), i, v)
                     for i, v in enumerate(key))]))
+        self._readers()
 
     @staticmethod
     def _symbol(mapped, members, keyed: bool, entries: int, i: int, value) -> Symbol:
@@ -218,44 +209,124 @@ class _Domain:
             return String(value)
         return Function(value)
 
+    def _readers(self) -> None:
+        """How :meth:`positions` reads each input fact straight off a case.
+
+        Per group of the case (an attribute of the Case): whether it repeats,
+        and per input predicate made from it a reader. A *keyed* fact (one
+        atom per field, ``finding(Case, glioma, true)``) and a plain fact
+        whose fields are all booleans or enumerations are one table from the
+        case's own values (``(entry, "glioma", True)``) to the input's
+        position. A plain fact with a date, a string or a value compared
+        with the request's converts those first, then looks the generic
+        values up (``(entry, mri, requested, age)``).
+
+        The facts are the ones mrs_asp/facts.py makes of a case (absent
+        fields make none, a plain fact needs all its fields); the tests hold
+        the warm and compiled answers byte-identical to the batch path's,
+        which goes through facts.py.
+        """
+        index = self.index
+        groups: dict[str, list[tuple]] = {}
+        for predicate, (entries, keyed, members, mapped) in self.plans.items():
+            group = members[0].group
+            repeats = bool(entries)
+            names = tuple(f.name for f in members)
+            if keyed:
+                table = {}
+                for (pred, key), position in index.items():
+                    if pred != predicate:
+                        continue
+                    *entry, name, generic = key
+                    f = next(m for m in members if m.name == name)
+                    for raw in _raw_values(f):
+                        how = mapped[name][1]
+                        if how is not None and not isinstance(how, dict):
+                            raise ValueError(f"a keyed field cannot be read by {how!r}: {f.link_id}")
+                        value = vocabulary.constant(raw)
+                        if (how[value] if how is not None else value) == generic:
+                            table[(entry[0] if repeats else None, name, raw)] = position
+                reader = (True, names, table, None)
+            elif all(mapped[n][1] is None or isinstance(mapped[n][1], dict) for n in names):
+                table = {}
+                for (pred, key), position in index.items():
+                    if pred != predicate:
+                        continue
+                    entry, generic = key[:entries], key[entries:]
+                    options = [[raw for raw in _raw_values(f)
+                                if _generic_of(mapped[f.name][1], raw) == g]
+                               for f, g in zip(members, generic)]
+                    for raws in product(*options):
+                        table[(entry[0] if repeats else None, *raws)] = position
+                reader = (False, names, table, None)
+            else:
+                converts = tuple(mapped[n][1] for n in names)
+                table = {(key[0] if repeats else None, *key[entries:]): position
+                         for (pred, key), position in index.items() if pred == predicate}
+                reader = (False, names, table, converts)
+            groups.setdefault(group, []).append(reader)
+        self.readers = tuple((group, vocabulary.GROUPS[group].repeats, tuple(readers))
+                             for group, readers in groups.items())
+
     def positions(self, case: Case) -> list[int] | None:
         """The positions of the case's facts among the inputs; None when one has no place."""
         request = case.request
-        request_day = day_number(request.date)
-        index, plans = self.index, self.plans
+        request_day = request.date.toordinal()  # cases.day_number
+        ages, age_of = self.ages, _age_of
         out: list[int] = []
-        for name, key in CaseFeed([case]).plain_facts():
-            plan = plans.get(name)
-            if plan is None:
-                continue  # case/1 and request_day/2: facts of the generic case
-            entries, keyed, members, mapped = plan
-            if keyed:
-                field_name = key[entries]
-                how = mapped[field_name][1]
-                value = _plain(key[entries + 1])
-                generic = (*key[:entries], field_name, how[value] if isinstance(how, dict) else value)
-            else:
-                generic = list(key[:entries])
-                for f, value in zip(members, key[entries:]):
-                    how = mapped[f.name][1]
-                    if how is None:
-                        generic.append(_plain(value))
-                    elif how == "age":
-                        generic.append(_age_of(request_day - value, self.ages))
-                    elif how == "string":
-                        generic.append(value if value in mapped[f.name][0] else _OTHER_CPT)
-                    elif isinstance(how, dict):
-                        generic.append(how[_plain(value)])
-                    else:  # compared with the request's value
-                        _, shared, requested, another = how
-                        own = vocabulary.constant(getattr(request, shared))
-                        generic.append(requested if _plain(value) == own else another)
-                generic = tuple(generic)
-            position = index.get((name, generic))
-            if position is None:
-                return None
-            out.append(position)
+        append = out.append
+        for attribute, repeats, readers in self.readers:
+            part = getattr(case, attribute)
+            if part is None:
+                continue
+            for entry, values in (enumerate(part) if repeats else ((None, part),)):
+                for keyed, names, table, converts in readers:
+                    if keyed:
+                        for name in names:
+                            value = getattr(values, name)
+                            if value is not None:
+                                position = table.get((entry, name, value))
+                                if position is None:
+                                    return None
+                                append(position)
+                        continue
+                    key = [entry]
+                    for name in names:
+                        value = getattr(values, name)
+                        if value is None:  # only an optional field is absent: no fact
+                            break
+                        key.append(value)
+                    else:
+                        if converts is not None:
+                            for i, how in enumerate(converts, 1):
+                                value = key[i]
+                                if how is None:
+                                    key[i] = vocabulary.constant(value)
+                                elif how == "age":
+                                    key[i] = age_of(request_day - value.toordinal(), ages)
+                                elif how == "string":
+                                    key[i] = value if value in self._strings else _OTHER_CPT
+                                elif isinstance(how, dict):
+                                    key[i] = how[vocabulary.constant(value)]
+                                else:  # compared with the request's value
+                                    _, shared, requested, another = how
+                                    key[i] = requested if value == getattr(request, shared) \
+                                        else another
+                        position = table.get(tuple(key))
+                        if position is None:
+                            return None
+                        append(position)
         return out
+
+
+def _raw_values(f: vocabulary.Field) -> tuple:
+    """The values a case may give field ``f`` (a boolean's or an enumeration's)."""
+    return (True, False) if f.type == "boolean" else f.values
+
+
+def _generic_of(how, raw) -> str:
+    value = vocabulary.constant(raw)
+    return value if how is None else how[value]
 
 
 class _Heuristics(clingo.Observer):
