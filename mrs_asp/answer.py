@@ -189,6 +189,7 @@ def _batch_answers(plain: Sequence[Case], engine: Engine, missing: bool,
         found = _abductions(engine, cases, warm)
         _with_missing([answers[i] for i in denied], cases, [evaluated[i] for i in denied],
                       [alts for alts, _ in found], knowledge, max_alternatives,
+                      warm._reported if warm is not None else  # compiled, all at once
                       lambda asked: [set(a.reported) for a in engine.evaluate(asked, why=False)],
                       [unlifted for _, unlifted in found])
     return answers

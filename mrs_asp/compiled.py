@@ -240,20 +240,23 @@ class Compiled:
             self.shown.append(one[0])
 
     def evaluate(self, cases: Sequence[Case]) -> list[Atoms | None]:
-        """The explain-mode atoms of each case; None for a case beyond the slots
+        """The mode's atoms of each case; None for a case beyond the slots
         or ruled out by a constraint (the batch grounding decides those)."""
+        if self.run is None:
+            return [None] * len(cases)
+        return self.evaluate_inputs([self.domain.positions(case) for case in cases])
+
+    def evaluate_inputs(self, inputs: Sequence[list[int] | None]) -> list[Atoms | None]:
+        """:meth:`evaluate` for cases given as their true inputs'
+        positions (``warm._Domain.positions``; None: beyond the slots)."""
         run = self.run
         if run is None:
-            return [None] * len(cases)
-        positions = self.domain.positions
+            return [None] * len(inputs)
         bits = [0] * len(self.warm._inputs)
         mask = 0
-        beyond = 0
-        for i, case in enumerate(cases):
+        for i, true in enumerate(inputs):
             bit = 1 << i
-            true = positions(case)
             if true is None:
-                beyond |= bit
                 continue
             mask |= bit
             for position in true:
@@ -263,7 +266,7 @@ class Compiled:
             if shown[n] & mask & ~bad:
                 raise exc
         out: list[Atoms | None] = [Atoms() if (mask >> i) & 1 and not (bad >> i) & 1 else None
-                                   for i in range(len(cases))]
+                                   for i in range(len(inputs))]
         for value, adds in zip(shown, self.shown):
             value &= mask & ~bad
             while value:

@@ -423,6 +423,7 @@ class WarmEngine:
         # The abduction's groundings, by the switch made a fact in each:
         # abduce (what is missing), lift (why nothing is); built when first asked.
         self._abduction: dict[str, _Generic] = {}
+        self._compiled: dict[str, object] = {}  # mode -> mrs_asp.compiled.Compiled
         self._lock = threading.Lock()
 
     # -- the API ----------------------------------------------------------------------
@@ -458,9 +459,22 @@ class WarmEngine:
             return found, ([] if found else self._unlifted(true))
 
     def prepare(self) -> None:
-        """Build the abduction's groundings now (before worker processes fork)."""
+        """Build the abduction's groundings and the compiled evaluations now
+        (before worker processes fork, or before a service takes requests)."""
         self._abduction_grounding("abduce")
         self._abduction_grounding("lift")
+        self.compiled("evaluate")
+        self.compiled("explain")
+
+    def compiled(self, mode: str = "explain"):
+        """The KB's ``mode`` compiled on this engine's generic grounding
+        (:class:`mrs_asp.compiled.Compiled`), built on first use and kept; its
+        ``run`` is None (and ``refusal`` says why) if the KB does not compile."""
+        got = self._compiled.get(mode)
+        if got is None:
+            from .compiled import Compiled
+            got = self._compiled[mode] = Compiled(self, mode)
+        return got
 
     def beyond_slots(self, case: Case | LoadedCase) -> bool:
         """Whether the case lies beyond the generic grounding (and goes to the batch path)."""
@@ -471,16 +485,24 @@ class WarmEngine:
         return self.domain.positions(case)
 
     def _reported(self, cases: list[Case]) -> list[set[str]]:
-        """The criteria that hold in each case (for the effects of what is missing)."""
-        out = []
-        for case in cases:
-            true = self._true_inputs(case)
-            atoms = (self._evaluate(true) if true is not None
-                     else self.batch.evaluate([case], why=False)[0])
-            out.append(set(atoms.reported))
-        return out
+        """The criteria that hold in each case (for the effects of what is
+        missing): all at once on the compiled evaluation where it decides
+        them, each on the batch path where it does not."""
+        inputs = [self._true_inputs(case) for case in cases]
+        out = self.compiled("explain").evaluate_inputs(inputs)
+        for i, atoms in enumerate(out):
+            if atoms is None:
+                out[i] = (self._solve(inputs[i]) if inputs[i] is not None
+                          else self.batch.evaluate([cases[i]], why=False)[0])
+        return [set(atoms.reported) for atoms in out]
 
     def _evaluate(self, true: list[int]) -> Atoms:
+        """The case's atoms (the ``evaluate`` mode): compiled where the KB
+        compiles, else (and for a case a constraint rules out) one solve."""
+        atoms = self.compiled("evaluate").evaluate_inputs([true])[0]
+        return atoms if atoms is not None else self._solve(true)
+
+    def _solve(self, true: list[int]) -> Atoms:
         generic = self._evaluator
         if generic is None:
             generic = self._evaluator = _Generic(self.kb, "evaluate", self._inputs, self._facts)
