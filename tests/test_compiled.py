@@ -124,3 +124,23 @@ def test_success_a_case_a_constraint_rules_out_goes_to_the_batch_grounding(tmp_p
         "findings": {"neonatal_hie": False}}), "x").case
     got = compiled.evaluate([ruled_out, fine])
     assert got[0] is None and got[1] is not None
+
+
+def _normal(atoms) -> tuple:
+    return (atoms.determination, sorted(atoms.reported), sorted(map(repr, atoms.nodes)),
+            sorted(map(repr, atoms.cites)), sorted(map(repr, atoms.beyond_filling)),
+            atoms.unreachable)
+
+
+def test_success_the_evaluate_mode_compiles_its_shown_terms_as_clingo_shows_them():
+    # kb/90_show.lp shows unreachable/2 as a term under a condition; the
+    # warm engine decides single cases on this compiled mode
+    compiled = Compiled(WarmEngine(engine_for(None).kb), "evaluate")
+    assert compiled.refusal is None
+    cases = _library() + _generated(600, seed=15)
+    got = compiled.evaluate(cases)
+    fitting = [i for i, atoms in enumerate(got) if atoms is not None]
+    assert len(fitting) > len(cases) * 0.9
+    clingo_atoms = engine_for(None).evaluate([cases[i] for i in fitting], why=True)
+    assert any(a.unreachable for a in clingo_atoms) and any(a.beyond_filling for a in clingo_atoms)
+    assert [_normal(got[i]) for i in fitting] == [_normal(a) for a in clingo_atoms]
