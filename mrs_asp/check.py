@@ -221,3 +221,19 @@ def _check(space: CaseSpace) -> Iterator[Finding]:
             yield Finding("overlap", "info", (a, b),
                           f"one entry sets off both {a} and {b} (the guideline words overlap). "
                           f"Witness: {in_case_words(case)}", case)
+    yield from _not_compiled(kb)
+
+
+def _not_compiled(kb: KnowledgeBase) -> Iterator[Finding]:
+    """Where the KB does not compile (mrs_asp/compiled.py): choice rules,
+    aggregates, cycles through negation... The answers do not change (clingo
+    decides those cases), only the speed, so it is info, said once per mode."""
+    from .warm import WarmEngine
+    warm = WarmEngine(kb)
+    for mode, what in (("explain", "batches without what is missing (evaluate --no-missing)"),
+                       ("evaluate", "warm single decisions (serve, the library's one case)")):
+        refusal = warm.compiled(mode).refusal
+        if refusal is not None:
+            yield Finding("not_compiled", "info", (),
+                          f"the {mode} mode does not compile ({refusal}): {what} are "
+                          f"decided by clingo instead: the same answers, slower")

@@ -234,3 +234,17 @@ def test_success_the_space_tries_the_study_ages_the_kb_windows_cut(tmp_path):
     ages = [(request - dt.date.fromisoformat(s["date"])).days for s in witness["imaging"]]
     assert min(ages) <= 60
     assert decide([witness], kb=kb)[0].non_indications == ["recent_advanced_imaging"]
+
+
+def test_success_the_shipped_kb_compiles_so_check_says_nothing_of_it(real_findings):
+    assert not [f for f in real_findings if f.kind == "not_compiled"]
+
+
+def test_fail_a_kb_that_does_not_compile_is_reported_with_the_reason(tmp_path):
+    kb = scratch_kb(tmp_path, "30_indications.lp", "{ extra(C) } :- case(C).")
+    findings = [f for f in check_kb(KnowledgeBase(kb)) if f.kind == "not_compiled"]
+    assert [f.severity for f in findings] == ["info", "info"]  # the explain and evaluate modes
+    assert all("choice rule" in f.message and "same answers" in f.message for f in findings)
+    result = runner.invoke(app, ["check", "--kb", str(kb), "--format", "json"])
+    shown = [f for f in json.loads(result.stdout)["findings"] if f["kind"] == "not_compiled"]
+    assert len(shown) == 2 and "choice rule" in shown[0]["message"], result.output
