@@ -66,6 +66,20 @@ def pointer_of(term: str) -> str | None:
     return pointer(inner.split(","))
 
 
+def unlifted_of(symbol: Symbol) -> tuple[str, str]:
+    """``unlifted(Case, NonIndication, ptr(...))`` as (non-indication, JSON
+    Pointer): what no filling lifts, and the documented fact that sets it off."""
+    name, place = symbol.arguments[1], symbol.arguments[2]
+    try:
+        where = pointer_of(str(place)) if place.type == clingo.SymbolType.Function else None
+    except KnowledgeBaseError as error:  # a ptr(...) with a part that is no place
+        raise KnowledgeBaseError(f"{symbol}: {error}") from None
+    if name.type != clingo.SymbolType.Function or name.arguments or where is None:
+        raise KnowledgeBaseError(f"{symbol}: unlifted/3 takes a criterion id and a "
+                                 f"ptr(...) term naming the documented fact")
+    return name.name, where
+
+
 _NOT_A_PLACE = ("{} names no place: each part of a ptr(...) term must be "
                 "a constant, a number or a string")
 
@@ -322,8 +336,8 @@ class Engine:
             if not alternatives:  # why: make every filling that can lift something
                 ctl.assign_external(lift, True)
                 ctl.solve(on_model=lambda model: unlifted.extend(
-                    (s.arguments[1].name, pointer_of(str(s.arguments[2])))
-                    for s in model.symbols(shown=True) if s.name == "unlifted"))
+                    unlifted_of(s) for s in model.symbols(shown=True)
+                    if s.name == "unlifted"))
                 ctl.assign_external(lift, False)
             result.append((alternatives, unlifted))
         return result

@@ -62,7 +62,7 @@ from . import vocabulary
 from .abduce import MAX_ALTERNATIVES
 from .answer import Answer, _answer_of, _batch_answers, _with_missing, engine_for
 from .cases import Case
-from .engine import ABDUCTION_OPTIONS, Atoms, Engine, pointer_of, read_alternative, read_atoms
+from .engine import ABDUCTION_OPTIONS, Atoms, Engine, read_alternative, read_atoms, unlifted_of
 from .facts import vocabulary_statements
 from .kb import KnowledgeBase, KnowledgeBaseError
 from .loading import LoadedCase
@@ -540,8 +540,7 @@ class WarmEngine:
         found: list[tuple[str, str]] = []
         generic.set_case(true)
         generic.control.solve(on_model=lambda model: found.extend(
-            (s.arguments[1].name, pointer_of(str(s.arguments[2])))
-            for s in model.symbols(shown=True) if s.name == "unlifted"))
+            unlifted_of(s) for s in model.symbols(shown=True) if s.name == "unlifted"))
         return found
 
 

@@ -113,3 +113,26 @@ def test_fail_the_command_line_says_it_in_one_line_and_exits_2(tmp_path):
 def test_success_the_shipped_kb_is_read_every_way(tmp_path):
     assert _decided_every_way(kb_copy(tmp_path / "kb")) == dict.fromkeys(
         ("batch", "warm", "compiled", "plain"))
+
+
+@pytest.mark.parametrize("third", ["42", '"ptr(implants,0)"', "ptr(ptr(implants),0)", "none"])
+def test_fail_an_unlifted_atom_without_a_place_fails_with_one_line_naming_it(tmp_path, third):
+    # why nothing is missing reads unlifted(Case, NonIndication, ptr(...)) for
+    # denied cases with no way to approval; anything else there named no fact
+    import mrs_asp
+    from mrs_asp.kb import KnowledgeBaseError
+    from mrs_asp.warm import WarmEngine
+
+    kb = _kb_with(tmp_path, f"unlifted(Case, incompatible_device, {third}) :- lift(Case).\n")
+    cases = [c.case for c in mrs_asp.iter_cases([ROOT / "cases"])]
+    knowledge = mrs_asp.answer.engine_for(kb).kb
+    warm = WarmEngine(knowledge)
+    nothing = [a for a in mrs_asp.decide(cases, warm=False)
+               if a.determination == "denied" and not a.missing]
+    assert nothing  # the library has denied cases with nothing missing
+    for way, run in {"batch": lambda: mrs_asp.decide(cases, kb=kb, warm=False),
+                     "warm": lambda: [warm.decide(case) for case in cases]}.items():
+        with pytest.raises(KnowledgeBaseError) as raised:
+            run()
+        message = str(raised.value)
+        assert "unlifted(" in message and "\n" not in message, (way, message)
