@@ -68,15 +68,18 @@ def pointer_of(term: str) -> str | None:
 
 def unlifted_of(symbol: Symbol) -> tuple[str, str]:
     """``unlifted(Case, NonIndication, ptr(...))`` as (non-indication, JSON
-    Pointer): what no filling lifts, and the documented fact that sets it off."""
+    Pointer): what no filling lifts, and the documented fact that sets it off;
+    an atom not of that shape is a KnowledgeBaseError naming it, as in
+    :func:`read_atoms`."""
     name, place = symbol.arguments[1], symbol.arguments[2]
     try:
-        where = pointer_of(str(place)) if place.type == clingo.SymbolType.Function else None
-    except KnowledgeBaseError as error:  # a ptr(...) with a part that is no place
-        raise KnowledgeBaseError(f"{symbol}: {error}") from None
-    if name.type != clingo.SymbolType.Function or name.arguments or where is None:
-        raise KnowledgeBaseError(f"{symbol}: unlifted/3 takes a criterion id and a "
-                                 f"ptr(...) term naming the documented fact")
+        where = _pointer_of_term(place)
+        if where is None:
+            raise KnowledgeBaseError(_NOT_A_POINTER)
+        if name.type != clingo.SymbolType.Function or name.arguments:
+            raise KnowledgeBaseError("the non-indication must be a constant")
+    except KnowledgeBaseError as exc:
+        raise _malformed(symbol, exc) from None
     return name.name, where
 
 
