@@ -228,8 +228,8 @@ def _not_compiled(kb: KnowledgeBase) -> Iterator[Finding]:
     """Where the KB does not compile (mrs_asp/compiled.py): choice rules,
     aggregates, cycles through negation... The answers do not change (clingo
     decides those cases), only the speed, so it is info, said once per mode."""
-    from .warm import WarmEngine
-    warm = WarmEngine(kb)
+    from .warm import warm_engine_for
+    warm = warm_engine_for(kb.directory)  # the one the witnesses were decided on
     for mode, what in (("explain", "batches without what is missing (evaluate --no-missing)"),
                        ("evaluate", "warm single decisions (serve, the library's one case)")):
         refusal = warm.compiled(mode).refusal
