@@ -9,6 +9,9 @@ all external: every finding with every value, every study slot with every
 modality, region and age, and so on. Deciding a case is then one solve call
 with exactly that case's input atoms true and every other one false. The knowledge base is stratified, so the solver only propagates:
 there is one answer set, the same one a batch grounding of the case has.
+Where the KB compiles (mrs_asp/compiled.py), that grounding is evaluated as
+a bitset function instead of solved (:meth:`WarmEngine.compiled`): the same
+atoms, without clasp.
 What is missing is asked of a second generic grounding, the abduction layer
 with ``abduce(0)`` true, on the same inputs.
 
@@ -226,45 +229,39 @@ class _Domain:
         the warm and compiled answers byte-identical to the batch path's,
         which goes through facts.py.
         """
-        index = self.index
+        keys: dict[str, list[tuple[tuple, int]]] = {}  # the generic inputs of each predicate
+        for (predicate, key), position in self.index.items():
+            keys.setdefault(predicate, []).append((key, position))
         groups: dict[str, list[tuple]] = {}
         for predicate, (entries, keyed, members, mapped) in self.plans.items():
-            group = members[0].group
             repeats = bool(entries)
             names = tuple(f.name for f in members)
-            if keyed:
+            converts = tuple(mapped[n][1] for n in names)
+            if all(how is None or isinstance(how, dict) for how in converts):
+                # every value is a boolean's or an enumeration's: the generic
+                # mapping inverted, one entry per value a case may give
+                field = {f.name: f for f in members}
                 table = {}
-                for (pred, key), position in index.items():
-                    if pred != predicate:
-                        continue
-                    *entry, name, generic = key
-                    f = next(m for m in members if m.name == name)
-                    for raw in _raw_values(f):
-                        how = mapped[name][1]
-                        if how is not None and not isinstance(how, dict):
-                            raise ValueError(f"a keyed field cannot be read by {how!r}: {f.link_id}")
-                        value = vocabulary.constant(raw)
-                        if (how[value] if how is not None else value) == generic:
-                            table[(entry[0] if repeats else None, name, raw)] = position
-                reader = (True, names, table, None)
-            elif all(mapped[n][1] is None or isinstance(mapped[n][1], dict) for n in names):
-                table = {}
-                for (pred, key), position in index.items():
-                    if pred != predicate:
-                        continue
-                    entry, generic = key[:entries], key[entries:]
+                for key, position in keys.get(predicate, ()):
+                    entry = key[0] if repeats else None
+                    if keyed:  # (entry?, field name, value)
+                        head, slots = (entry, key[entries]), [(field[key[entries]], key[-1])]
+                    else:  # (entry?, value, value, ...)
+                        head, slots = (entry,), list(zip(members, key[entries:]))
                     options = [[raw for raw in _raw_values(f)
-                                if _generic_of(mapped[f.name][1], raw) == g]
-                               for f, g in zip(members, generic)]
+                                if _generic_of(mapped[f.name][1], raw) == generic]
+                               for f, generic in slots]
                     for raws in product(*options):
-                        table[(entry[0] if repeats else None, *raws)] = position
-                reader = (False, names, table, None)
+                        table[(*head, *raws)] = position
+                reader = (keyed, names, table, None)
+            elif keyed:
+                raise ValueError(f"a keyed field is read only as a boolean or an enumeration: "
+                                 f"{predicate}")
             else:
-                converts = tuple(mapped[n][1] for n in names)
                 table = {(key[0] if repeats else None, *key[entries:]): position
-                         for (pred, key), position in index.items() if pred == predicate}
+                         for key, position in keys.get(predicate, ())}
                 reader = (False, names, table, converts)
-            groups.setdefault(group, []).append(reader)
+            groups.setdefault(members[0].group, []).append(reader)
         self.readers = tuple((group, vocabulary.GROUPS[group].repeats, tuple(readers))
                              for group, readers in groups.items())
 
