@@ -8,6 +8,8 @@ section 5, in the guideline's order.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .engine import Atoms
 from .kb import KnowledgeBase, KnowledgeBaseError
 from .pointers import parts
@@ -15,6 +17,7 @@ from .pointers import parts
 __all__ = ["build_explanation", "walk"]
 
 
+@lru_cache(maxsize=4096)  # a few hundred distinct pointers recur across every case
 def _pointer_order(ptr: str) -> tuple:
     """Document order: /imaging/2 before /imaging/10."""
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts(ptr))

@@ -504,12 +504,22 @@ class KnowledgeBase:
         """The root criterion of a kind, the first of that kind that is no node's
         part: ``applies`` for ``applicability``, ``indicated`` for ``indication``
         (the tree's top). KnowledgeBaseError if the KB has none."""
+        root = self._roots.get(kind)
+        if root is None:
+            raise KnowledgeBaseError(f"{self.directory}: no criterion(Id, {kind}, Text) that "
+                                     "is not a part of another")
+        return root
+
+    @cached_property
+    def _roots(self) -> dict[str, str]:
+        # every answer's explanation starts at a root: found once, not per case
         parts = {c for cs in self.parts.values() for c in cs}
-        for cid in self.ids(kind):
-            if cid not in parts:
-                return cid
-        raise KnowledgeBaseError(f"{self.directory}: no criterion(Id, {kind}, Text) that is "
-                                 "not a part of another")
+        roots: dict[str, str] = {}
+        for cid in sorted(self.criteria, key=lambda c: self.criteria[c].rank):
+            kind = self.criteria[cid].kind
+            if kind not in roots and cid not in parts:
+                roots[kind] = cid
+        return roots
 
     @property
     def criteria(self) -> dict[str, Criterion]:
