@@ -26,15 +26,19 @@ tests/test_compiled.py proves the answers byte-identical to the clingo path.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import marshal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import CodeType
 
 import clingo
 
 from .cases import Case
 from .engine import Atoms, Engine, read_atoms
-from .kb import KnowledgeBaseError
+from .kb import KnowledgeBaseError, cache_dir, write_atomically
 
 __all__ = ["Compiled", "compiled_for", "evaluate"]
 
@@ -142,24 +146,48 @@ class Compiled:
     is None)."""
 
     def __init__(self, warm, mode: str = "explain") -> None:
-        from .warm import _Generic  # the generic grounding, built with our observer
-
         self.warm = warm
         self.domain = warm.domain
-        recorder = _Recorder()
-        generic = _Generic(warm.kb, mode, warm._inputs, warm._facts, observer=recorder)
-        self.refusal: str | None = recorder.refusal
+        path = _cache_path(warm, mode)
+        built = _read(path) if path is not None else None
+        if built is None:
+            built = self._build(mode)
+            if path is not None:
+                write_atomically(path, marshal.dumps(built))
+        refusal, code, adds, malformed = built
+        self.refusal: str | None = refusal
         self.run = None
-        if self.refusal is None:
-            try:
-                self._compile(recorder, generic.literals)
-            except _Refused as refused:
-                self.refusal = str(refused)
+        if code is not None:
+            namespace: dict = {}
+            exec(code, namespace)
+            self.run = namespace["run"]
+        #: what each shown atom adds to a case's Atoms
+        self.shown: list[Atoms] = [_atoms_of(add) for add in adds]
+        #: shown atoms the answer cannot be read from: an error only for a case
+        #: that has one (the generic grounding also holds atoms no case derives,
+        #: cites(0,N,#sup) of a #min over nothing)
+        self.malformed: dict[int, KnowledgeBaseError] = {
+            n: KnowledgeBaseError(message) for n, message in malformed.items()}
         if self.refusal is not None:
             log.debug("%s: not compiled, cases go to the batch grounding: %s",
                       warm.kb.directory, self.refusal)
 
-    def _compile(self, recorder: _Recorder, literals: list[int]) -> None:
+    def _build(self, mode: str) -> tuple:
+        """Ground the generic case and compile it: (refusal, code of ``run`` or
+        None, what each shown atom adds, the malformed ones' messages)."""
+        from .warm import _Generic  # the generic grounding, built with our observer
+
+        recorder = _Recorder()
+        generic = _Generic(self.warm.kb, mode, self.warm._inputs, self.warm._facts,
+                           observer=recorder)
+        if recorder.refusal is not None:
+            return recorder.refusal, None, [], {}
+        try:
+            return (None, *self._compile(recorder, generic.literals))
+        except _Refused as refused:
+            return str(refused), None, [], {}
+
+    def _compile(self, recorder: _Recorder, literals: list[int]) -> tuple:
         inputs = {literal: position for position, literal in enumerate(literals)}
         for atom, value in recorder.externals.items():
             if atom not in inputs and value != clingo.TruthValue.False_:
@@ -221,23 +249,19 @@ class Compiled:
         shown += [(symbol, " | ".join(f"({term(condition)})" for condition in conditions))
                   for symbol, conditions in recorder.terms.items()]
         lines.append("    return bad, (" + "".join(f"{value}, " for _, value in shown) + ")")
-        namespace: dict = {}
-        exec(compile("\n".join(lines) + "\n", f"<compiled {self.warm.kb.directory}>", "exec"),
-             namespace)
-        self.run = namespace["run"]
-        # what each shown atom adds to a case's Atoms, read once by the usual reader;
-        # one it cannot read (the generic grounding also holds atoms no case derives,
-        # cites(0,N,#sup) of a #min over nothing) is an error only for a case that has it
-        self.shown: list[Atoms] = []
-        self.malformed: dict[int, KnowledgeBaseError] = {}
+        code = compile("\n".join(lines) + "\n", f"<compiled {self.warm.kb.directory}>", "exec")
+        # what each shown atom adds to a case's Atoms, read once by the usual reader
+        adds: list[tuple] = []
+        malformed: dict[int, str] = {}
         for n, (symbol, _) in enumerate(shown):
             one = [Atoms()]
             try:
                 read_atoms([symbol], one)
             except KnowledgeBaseError as exc:
-                self.malformed[n] = exc
+                malformed[n] = str(exc)
                 one = [Atoms()]
-            self.shown.append(one[0])
+            adds.append(_add_of(one[0]))
+        return code, adds, malformed
 
     def evaluate(self, cases: Sequence[Case]) -> list[Atoms | None]:
         """The mode's atoms of each case; None for a case beyond the slots
@@ -290,6 +314,74 @@ class Compiled:
 
 class _Refused(Exception):
     pass
+
+
+# -- the compiled form, kept -------------------------------------------------------------
+# Grounding the generic case and compiling it costs a process about 30 ms; the
+# result is kept in the cache of prepared KBs (mrs_asp.kb.cache_dir), as marshal
+# data: the code of `run` and what each shown atom adds. It is keyed by all that
+# goes into it: the mode's program text (the KB's rules), the vocabulary's
+# statements, the generic case's facts and inputs, this compiler's own source,
+# the Python and clingo versions. A key that differs in any of them is another
+# file, so a stale entry is never read. The entry holds code this process runs:
+# the cache directory must be the user's own, as Python's __pycache__ is.
+_CACHE_FORMAT = "1"
+_KINDS = ("determination", "reported", "nodes", "cites", "beyond_filling", "unreachable")
+
+
+def _cache_path(warm, mode: str) -> Path | None:
+    where = cache_dir()
+    if where is None:
+        return None
+    digest = hashlib.sha256()
+    try:
+        compiler = Path(__file__).read_bytes()
+    except OSError:  # no source to key on (a frozen install): no cache
+        return None
+    parts = [_CACHE_FORMAT, sys.version, clingo.__version__, mode,
+             warm.kb.program(mode), *warm.vocabulary_texts,
+             *map(str, warm._facts), *map(str, warm._inputs)]
+    digest.update(compiler)
+    for part in parts:
+        digest.update(b"\0")
+        digest.update(part.encode())
+    return where / f"compiled-{digest.hexdigest()[:40]}.marshal"
+
+
+def _read(path: Path) -> tuple | None:
+    """A kept compiled form, or None (absent, unreadable, or not of this format)."""
+    try:
+        built = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if not (isinstance(built, tuple) and len(built) == 4):
+        return None
+    refusal, code, adds, malformed = built
+    if not (isinstance(refusal, (str, type(None))) and isinstance(code, (CodeType, type(None)))
+            and isinstance(adds, list) and isinstance(malformed, dict)):
+        return None
+    return built
+
+
+def _add_of(atoms: Atoms) -> tuple:
+    """What one shown atom adds to a case's Atoms (``_atoms_of`` reads it back),
+    as marshal keeps it: (kind, value), or () for nothing."""
+    for kind in _KINDS:
+        value = getattr(atoms, kind)
+        if value:
+            return (kind, value[0] if isinstance(value, list) else value)
+    return ()
+
+
+def _atoms_of(add: tuple) -> Atoms:
+    atoms = Atoms()
+    if add:
+        kind, value = add
+        if isinstance(getattr(atoms, kind), list):
+            getattr(atoms, kind).append(value)
+        else:
+            setattr(atoms, kind, value)
+    return atoms
 
 
 def compiled_for(kb: str | Path | None = None) -> Compiled:

@@ -31,10 +31,10 @@ GUIDELINE_VERSION = "2"
 _CACHE_VERSION = 1
 
 
-def _cache_file(fingerprint: str, named: bool = True) -> Path | None:
-    """Where the prepared KB of a fingerprint is kept (None: the cache is off);
-    ``named=False``: prepared with the anonymous variables left as written
-    (``MRS_ASP_PLAIN=anonymous``), a file of its own."""
+def cache_dir() -> Path | None:
+    """The directory of prepared knowledge bases: ``$MRS_ASP_CACHE``, else
+    ``$XDG_CACHE_HOME/mrs-asp``, else ``~/.cache/mrs-asp``; None when
+    ``MRS_ASP_CACHE`` is set empty (the cache is off)."""
     where = os.environ.get("MRS_ASP_CACHE")
     if where == "":
         return None
@@ -42,8 +42,38 @@ def _cache_file(fingerprint: str, named: bool = True) -> Path | None:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
                                                                  ".cache")
         where = os.path.join(base, "mrs-asp")
+    return Path(where)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """``data`` as the whole of ``path``, or no change (a reader sees all of it or
+    none); a cache that cannot be written is no error (OSError is swallowed)."""
+    import tempfile  # only on a cache miss: it is not on the fast path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with open(handle, "wb") as out:
+            out.write(data)
+        os.replace(name, path)
+    except OSError:
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+
+
+def _cache_file(fingerprint: str, named: bool = True) -> Path | None:
+    """Where the prepared KB of a fingerprint is kept (None: the cache is off);
+    ``named=False``: prepared with the anonymous variables left as written
+    (``MRS_ASP_PLAIN=anonymous``), a file of its own."""
+    where = cache_dir()
+    if where is None:
+        return None
     plain = "" if named else "-plain-anonymous"
-    return Path(where) / f"kb-{fingerprint}-{clingo.__version__}{plain}.json"
+    return where / f"kb-{fingerprint}-{clingo.__version__}{plain}.json"
 
 
 class KnowledgeBaseError(Exception):
@@ -420,15 +450,7 @@ class KnowledgeBase:
                        "nodes": nodes, "parts": parts, "windows": windows},
         }
         if path is not None:
-            import tempfile  # only on a cache miss: it is not on the fast path
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                                 delete=False, suffix=".tmp") as out:
-                    json.dump(data, out)
-                os.replace(out.name, path)  # atomic: a reader sees all of it or none
-            except OSError:
-                pass
+            write_atomically(path, json.dumps(data).encode())
         return data
 
     @cached_property

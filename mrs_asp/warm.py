@@ -409,7 +409,9 @@ class WarmEngine:
         self.kb = kb
         self.slots = slots
         self.batch = Engine(kb)
-        texts = kb.statement_texts() + [str(s) for s in vocabulary_statements()]
+        #: the statements the vocabulary adds to the KB's, as text
+        self.vocabulary_texts = [str(s) for s in vocabulary_statements()]
+        texts = kb.statement_texts() + self.vocabulary_texts
         self.ages = window_ages(kb.windows)
         self.domain = domain = _Domain(slots, self.ages, texts)
         inputs = domain.inputs

@@ -4,6 +4,7 @@ clingo batch grounding does, and refuses what it cannot compile."""
 from __future__ import annotations
 
 import json
+import marshal
 import sys
 from pathlib import Path
 
@@ -144,3 +145,62 @@ def test_success_the_evaluate_mode_compiles_its_shown_terms_as_clingo_shows_them
     clingo_atoms = engine_for(None).evaluate([cases[i] for i in fitting], why=True)
     assert any(a.unreachable for a in clingo_atoms) and any(a.beyond_filling for a in clingo_atoms)
     assert [_normal(got[i]) for i in fitting] == [_normal(a) for a in clingo_atoms]
+
+
+# -- the compiled form, kept in the cache of prepared KBs --------------------------------
+def _kept(tmp_path, monkeypatch, mode="evaluate"):
+    monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
+    warm = WarmEngine(KnowledgeBase(kb_copy(tmp_path / "kb")))
+    return warm, Compiled(warm, mode)
+
+
+def test_success_a_kept_compiled_form_is_read_back_without_grounding(tmp_path, monkeypatch):
+    warm, fresh = _kept(tmp_path, monkeypatch)
+    assert len(list((tmp_path / "cache").glob("compiled-*.marshal"))) == 1
+
+    def no_grounding(*args, **kwargs):
+        raise AssertionError("the kept compiled form was not read")
+
+    monkeypatch.setattr("mrs_asp.warm._Generic", no_grounding)
+    kept = Compiled(warm, "evaluate")
+    cases = _library() + _generated(300, seed=21)
+    assert kept.evaluate(cases) == fresh.evaluate(cases)
+    assert [a for a in fresh.evaluate(cases) if a is not None]  # not all beyond the slots
+
+
+def test_success_an_edited_kb_is_compiled_again(tmp_path, monkeypatch):
+    warm, _ = _kept(tmp_path, monkeypatch)
+    concepts = warm.kb.directory / "10_concepts.lp"
+    concepts.write_text(concepts.read_text().replace("window(within_three_months, 0, 90).",
+                                                     "window(within_three_months, 0, 30)."))
+    edited = KnowledgeBase(warm.kb.directory)
+    again = Compiled(WarmEngine(edited), "evaluate")
+    assert len(list((tmp_path / "cache").glob("compiled-*.marshal"))) == 2
+    cases = _library() + _generated(300, seed=22)
+    got = again.evaluate(cases)
+    fitting = [i for i, atoms in enumerate(got) if atoms is not None]
+    clingo_atoms = Engine(edited).evaluate([cases[i] for i in fitting], why=True)
+    assert [_normal(got[i]) for i in fitting] == [_normal(a) for a in clingo_atoms]
+    old = Compiled(WarmEngine(engine_for(None).kb), "evaluate").evaluate(cases)
+    assert any(_normal(got[i]) != _normal(old[i]) for i in fitting)  # the edit tells
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\x01not marshal", marshal.dumps((1, 2, 3, 4)),
+                                     marshal.dumps(("refusal", b"not code", [], {}))])
+def test_success_a_broken_compiled_entry_is_compiled_again(tmp_path, monkeypatch, garbage):
+    warm, fresh = _kept(tmp_path, monkeypatch)
+    (entry,) = (tmp_path / "cache").glob("compiled-*.marshal")
+    entry.write_bytes(garbage)
+    again = Compiled(warm, "evaluate")
+    assert again.refusal is None and again.run is not None
+    cases = _generated(200, seed=23)
+    assert again.evaluate(cases) == fresh.evaluate(cases)
+    assert marshal.loads(entry.read_bytes())[1] is not None  # written again, whole
+
+
+def test_success_no_compiled_form_is_kept_when_the_cache_is_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRS_ASP_CACHE", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    Compiled(WarmEngine(KnowledgeBase(kb_copy(tmp_path / "kb"))), "explain")
+    assert not list(tmp_path.rglob("compiled-*"))
