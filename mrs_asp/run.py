@@ -30,7 +30,7 @@ from . import tricks
 from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .cases import case_json
-from .loading import LoadedCase, parse_case
+from .loading import LoadedCase, validated_case
 from .report import render
 
 __all__ = ["Stopped", "rendered", "default_jobs"]
@@ -119,11 +119,13 @@ def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view:
 
 
 def _sent(batch: list[LoadedCase]) -> list:
-    """A batch as a worker is given it: each case as its source and JSON text
-    (a worker validates it again, quicker than unpickling the model); a FHIR
-    case as itself, since it keeps its provenance."""
+    """A batch as a worker is given it: each case this process validated as its
+    source and JSON text (a worker decodes it again, quicker than unpickling the
+    model, and skips the checks made here); a FHIR case as itself, since it
+    keeps its provenance, and a case not yet validated as itself (the worker's
+    :func:`mrs_asp.decide` validates it)."""
     return [(c.source, c.text if c.text is not None else case_json(c.case))
-            if type(c) is LoadedCase else c for c in batch]
+            if type(c) is LoadedCase and c._checked else c for c in batch]
 
 
 def _decide_sent(items: list, kb, missing, view, fmt, show_case, max_alternatives) -> str:
@@ -132,7 +134,7 @@ def _decide_sent(items: list, kb, missing, view, fmt, show_case, max_alternative
     # allocations during it (~2% of a batch's time).
     gc.disable()
     try:
-        batch = [parse_case(item[1], item[0]) if isinstance(item, tuple) else item
+        batch = [validated_case(item[1], item[0]) if isinstance(item, tuple) else item
                  for item in items]
         return _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
     finally:
