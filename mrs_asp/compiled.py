@@ -270,9 +270,17 @@ class Compiled:
             return [None] * len(cases)
         return self.evaluate_inputs([self.domain.positions(case) for case in cases])
 
-    def evaluate_inputs(self, inputs: Sequence[list[int] | None]) -> list[Atoms | None]:
+    def evaluate_inputs(self, inputs: Sequence[Sequence[int] | None]) -> list[Atoms | None]:
         """:meth:`evaluate` for cases given as their true inputs'
         positions (``warm._Domain.positions``; None: beyond the slots)."""
+        return [None if shown is None else self.atoms_of(shown)
+                for shown in self.shown_of(inputs)]
+
+    def shown_of(self, inputs: Sequence[Sequence[int] | None]) -> list[list[int] | None]:
+        """For each case given as its true inputs' positions, the numbers of
+        the shown atoms it has, in order (:meth:`atoms_of` reads them); None
+        beyond the slots or ruled out by a constraint. Cases alike in these
+        numbers have the same answer but for the id."""
         run = self.run
         if run is None:
             return [None] * len(inputs)
@@ -289,27 +297,36 @@ class Compiled:
         for n, exc in self.malformed.items():
             if shown[n] & mask & ~bad:
                 raise exc
-        out: list[Atoms | None] = [Atoms() if (mask >> i) & 1 and not (bad >> i) & 1 else None
-                                   for i in range(len(inputs))]
-        for value, adds in zip(shown, self.shown):
-            value &= mask & ~bad
+        good = mask & ~bad
+        out: list[list[int] | None] = [[] if (good >> i) & 1 else None
+                                       for i in range(len(inputs))]
+        for n, value in enumerate(shown):
+            value &= good
             while value:
                 low = value & -value
-                atoms = out[low.bit_length() - 1]
+                out[low.bit_length() - 1].append(n)
                 value ^= low
-                if adds.determination:
-                    atoms.determination = adds.determination
-                elif adds.reported:
-                    atoms.reported.append(adds.reported[0])
-                elif adds.nodes:
-                    atoms.nodes.append(adds.nodes[0])
-                elif adds.cites:
-                    atoms.cites.append(adds.cites[0])
-                elif adds.beyond_filling:
-                    atoms.beyond_filling.append(adds.beyond_filling[0])
-                elif adds.unreachable:
-                    atoms.unreachable = True
         return out
+
+    def atoms_of(self, shown: Sequence[int]) -> Atoms:
+        """A case's Atoms from the numbers of its shown atoms (:meth:`shown_of`)."""
+        atoms = Atoms()
+        adds = self.shown
+        for n in shown:
+            add = adds[n]
+            if add.determination:
+                atoms.determination = add.determination
+            elif add.reported:
+                atoms.reported.append(add.reported[0])
+            elif add.nodes:
+                atoms.nodes.append(add.nodes[0])
+            elif add.cites:
+                atoms.cites.append(add.cites[0])
+            elif add.beyond_filling:
+                atoms.beyond_filling.append(add.beyond_filling[0])
+            elif add.unreachable:
+                atoms.unreachable = True
+        return atoms
 
 
 class _Refused(Exception):

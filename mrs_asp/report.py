@@ -26,6 +26,11 @@ def answer_json(answer: Answer) -> str:
     return _encode(_answer_data(answer)).decode()
 
 
+def json_text(value: Any) -> str:
+    """A JSON value as :func:`answer_json` writes it (compact)."""
+    return _encode(value).decode()
+
+
 def _answer_data(answer: Answer) -> dict:
     """The JSON answer as the CLI prints it: without ``missing`` and ``required``
     when they were not computed (--no-missing)."""

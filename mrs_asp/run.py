@@ -28,10 +28,10 @@ from pathlib import Path
 
 from . import tricks
 from .abduce import MAX_ALTERNATIVES
-from .answer import decide, engine_for
+from .answer import _answer_of, decide, engine_for
 from .cases import case_json
 from .loading import LoadedCase, validated_case
-from .report import render
+from .report import answer_json, json_text, render
 
 __all__ = ["Stopped", "rendered", "default_jobs"]
 
@@ -106,6 +106,17 @@ def default_jobs() -> int:
 def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
                   fmt: str, show_case: bool = False,
                   max_alternatives: int | None = MAX_ALTERNATIVES) -> str:
+    if fmt == "json" and not missing and not show_case and len(batch) > 1 \
+            and not tricks.plain("alike"):
+        lines = _alike_json(batch, kb)
+        if lines is not None:
+            return lines
+    return "".join(_rendered(batch, kb, missing, view, fmt, show_case, max_alternatives))
+
+
+def _rendered(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
+              fmt: str, show_case: bool, max_alternatives: int | None) -> list[str]:
+    """Each case's answer as the CLI prints it."""
     # A lone case grounded on its own costs a command-line process less than
     # building the warm engine; a batch asks it what is missing (mrs_asp/warm.py).
     answers = decide(batch, kb=kb, missing=missing, max_alternatives=max_alternatives,
@@ -114,8 +125,57 @@ def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view:
     answers = [loaded.cite(answer) if hasattr(loaded, "cite") else answer
                for loaded, answer in zip(batch, answers)]
     knowledge = engine_for(kb).kb
-    return "".join(render(view, fmt, loaded, answer, knowledge, show_case)
-                   for loaded, answer in zip(batch, answers))
+    return [render(view, fmt, loaded, answer, knowledge, show_case)
+            for loaded, answer in zip(batch, answers)]
+
+
+# -- cases alike (the trick ``alike``) ---------------------------------------------------
+# The compiled evaluation (mrs_asp/compiled.py) gives each case the numbers of
+# the shown atoms it has, and the answer is read from those atoms and the
+# case's id alone: two cases with the same numbers have JSON answers that
+# differ in the id and nowhere else. So a batch's JSON answers without what is
+# missing are built once for each distinct set of shown atoms, and kept, in
+# each process, as the text that follows the id (about 1.3 kB; at most
+# _ALIKE_KEPT of them, then forgotten and kept again). Of 5,000 generated
+# cases (benchmarks/generate.py) 919 have distinct sets.
+_ALIKE: dict[object, dict[tuple[int, ...], str]] = {}  # per compiled form
+_ALIKE_KEPT = 8192
+_ID_FIRST = '{"id":'
+
+
+def _alike_json(batch: list[LoadedCase], kb: Path | None) -> str | None:
+    """The JSON answers of ``batch`` without what is missing, as
+    :func:`_rendered` writes them; None when the batch is small or the KB does
+    not compile. A case beyond the generic slots, one not validated by this
+    package's readers, one derived from FHIR, and one a constraint rules out
+    are decided the usual way."""
+    from .compiled import MIN_CASES, compiled_for
+    if len(batch) < MIN_CASES:  # a batch grounding costs less than the compiled form
+        return None
+    compiled = compiled_for(kb)
+    if compiled.run is None:
+        return None
+    kept = _ALIKE.setdefault(compiled, {})
+    if len(kept) > _ALIKE_KEPT:
+        kept.clear()
+    positions = compiled.domain.positions
+    keys = [None if shown is None else tuple(shown) for shown in compiled.shown_of(
+        [positions(loaded.case) if type(loaded) is LoadedCase and loaded._checked else None
+         for loaded in batch])]
+    knowledge = engine_for(kb).kb
+    for loaded, key in zip(batch, keys):
+        if key is not None and key not in kept:
+            answer = _answer_of(loaded.case, compiled.atoms_of(key), knowledge)
+            answer.missing_computed = False
+            line = answer_json(answer)
+            head = _ID_FIRST + json_text(loaded.case.id)
+            if line.startswith(head):
+                kept[key] = line[len(head):]
+    usual = [loaded for loaded, key in zip(batch, keys) if key not in kept]
+    lines = iter(_rendered(usual, kb, False, "evaluate", "json", False, None) if usual else ())
+    return "".join(_ID_FIRST + json_text(loaded.case.id) + kept[key] + "\n"
+                   if key in kept else next(lines)
+                   for loaded, key in zip(batch, keys))
 
 
 def _sent(batch: list[LoadedCase]) -> list:

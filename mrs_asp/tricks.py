@@ -19,12 +19,17 @@ and ``benchmarks/README.md`` states what each one gains
     the workers of ``--jobs`` take each batch of cases from a file of a
     temporary spool directory and leave its answers in another. Plain: both
     go through the worker pool's pipe.
+``alike`` (:func:`mrs_asp.run._alike_json`)
+    the JSON answers without what is missing are decided once for each
+    distinct set of the compiled evaluation's inputs, and the text after the
+    id is kept for the cases alike. Plain: each case is decided and its
+    answer written on its own.
 
 A switch is read when its trick is used: ``anonymous`` when a knowledge
 base's program is prepared (the prepared-KB cache keeps the two settings
-apart), ``split`` when a model is read, ``spool`` when workers start. An
-engine kept by a process (``mrs_asp.warm``) keeps the grounding it was built
-with.
+apart), ``split`` when a model is read, ``spool`` when workers start,
+``alike`` for each batch. An engine kept by a process (``mrs_asp.warm``)
+keeps the grounding it was built with.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import os
 __all__ = ["TRICKS", "plain", "unknown"]
 
 #: The switchable tricks, by the name ``MRS_ASP_PLAIN`` gives them.
-TRICKS = ("anonymous", "split", "spool")
+TRICKS = ("anonymous", "split", "spool", "alike")
 
 _VARIABLE = "MRS_ASP_PLAIN"
 

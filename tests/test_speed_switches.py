@@ -91,7 +91,7 @@ def answers_all_on(inputs) -> dict[bool, bytes]:
 # `explain` mode of kb.py): the answers are read and sent as with it.
 @pytest.mark.parametrize("plain, jobs, missing", [
     ("anonymous", "2", True), ("anonymous", "2", False), ("split", "2", True),
-    ("spool", "2", True), ("all", "1", True)])
+    ("spool", "2", True), ("alike", "2", False), ("alike", "1", False), ("all", "1", True)])
 def test_success_a_trick_off_gives_the_same_bytes(inputs, answers_all_on, plain, jobs,
                                                     missing):
     result = _cli("evaluate", *inputs, "--format", "json", "--jobs", jobs,
@@ -186,5 +186,27 @@ def test_fail_unknown_trick_is_one_line_exit_2():
     result = _cli("schema", plain="anonymous,spoll")
     assert result.returncode == 2
     assert result.stderr == (b"mrs-asp: MRS_ASP_PLAIN: unknown trick 'spoll'; the tricks are "
-                             b"anonymous, split, spool (or all)\n")
-    assert tricks.TRICKS == ("anonymous", "split", "spool")
+                             b"anonymous, split, spool, alike (or all)\n")
+    assert tricks.TRICKS == ("anonymous", "split", "spool", "alike")
+
+
+def test_success_alike_builds_each_answer_once_for_cases_alike(monkeypatch):
+    """With ``alike`` on, a batch's JSON answers without what is missing are
+    built once for each distinct set of shown atoms; off, case by case; the
+    same text both ways."""
+    from mrs_asp import run
+
+    loaded = [parse_case(json.dumps(d), f"generated {i}") for i, d in enumerate(generate(300, 7))]
+    built: list[str] = []
+    real = run._answer_of
+    monkeypatch.setattr(run, "_answer_of",
+                        lambda case, atoms, kb: built.append(case.id) or real(case, atoms, kb))
+    run._ALIKE.clear()
+    alike = run._render_batch(loaded, None, False, "evaluate", "json")
+    assert 0 < len(built) < len(loaded) * 0.8
+    assert len(set(built)) == len(built) == sum(len(kept) for kept in run._ALIKE.values())
+    built.clear()
+    monkeypatch.setenv("MRS_ASP_PLAIN", "alike")
+    assert run._render_batch(loaded, None, False, "evaluate", "json") == alike
+    assert built == []
+    assert alike.count("\n") == 300
