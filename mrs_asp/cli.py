@@ -24,7 +24,7 @@ from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .case_errors import CaseError
 from .cases import case_json_schema
-from .loading import LoadedCase, iter_cases
+from .loading import LoadedCase, iter_cases, iter_unread
 from .kb import KnowledgeBaseError
 from .terminal import printable
 
@@ -122,11 +122,29 @@ def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
     batch: list[LoadedCase] = []
     for item in iter_cases(paths, recursive=library):
         if isinstance(item, CaseError):
-            errors.append(item)
-            sys.stderr.write("".join(f"{printable(str(error))}\n" for error in item.errors))
+            _report(item, errors)
             continue
         if tally is not None:
             tally[0] += 1
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _report(error: CaseError, errors: list[CaseError]) -> None:
+    """A bad input on stderr, every error of its document a line; kept in ``errors``."""
+    errors.append(error)
+    sys.stderr.write("".join(f"{printable(str(each))}\n" for each in error.errors))
+
+
+def _items(paths: list[Path], size: int):
+    """What the inputs hold in batches of ``size`` items (mrs_asp.loading.iter_unread:
+    cases, JSON Lines not yet read, errors), for mrs_asp.run.rendered to decide."""
+    batch: list = []
+    for item in iter_unread(paths):
         batch.append(item)
         if len(batch) >= size:
             yield batch
@@ -185,11 +203,15 @@ def _run(paths, kb, missing: bool, view: str, format: Format, jobs: int,
     jobs = jobs or cores
     out = sys.stdout.write
     try:
-        for chunk in rendered(_batches(paths, errors, PARALLEL_BATCH if jobs > 1 else BATCH,
-                                       tally=tally),
+        # The lines of JSON Lines are validated where they are decided (in the
+        # workers, with --jobs), each bad one reported in input order.
+        for chunk in rendered(_items(paths, PARALLEL_BATCH if jobs > 1 else BATCH),
                               kb=kb, missing=missing, view=view, fmt=format.value, jobs=jobs,
                               show_case=show_case, max_alternatives=max_alternatives or None):
-            out(chunk)
+            for error in chunk.errors:
+                _report(error, errors)
+            out(chunk.text)
+            tally[0] += chunk.cases
     except Stopped as stop:
         raise _fail(f"stopped by {signal.Signals(stop.signum).name}",
                     128 + stop.signum) from None

@@ -40,7 +40,7 @@ import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import msgspec
 
@@ -48,7 +48,7 @@ from .case_errors import CaseError, printable, show
 from .cases import Case, case_data, study_after_request, too_many_entries
 
 __all__ = ["MAX_CASE_BYTES", "CaseError", "LoadedCase", "case_from_data", "checked_case",
-           "iter_cases", "load_case", "parse_case"]
+           "iter_cases", "iter_unread", "load_case", "parse_case", "UniqueIds", "Unread"]
 
 # The most bytes one case may take (a .json file, or a line of a .jsonl file).
 # A valid case under the array limits takes a few kilobytes.
@@ -252,6 +252,16 @@ def load_case(path: str | os.PathLike[str]) -> LoadedCase:
     return parse_case(data, source)
 
 
+class Unread(NamedTuple):
+    """A line of JSON Lines not yet read as a case (:func:`iter_unread`)."""
+
+    source: str  # file:line
+    text: bytes
+
+
+Item = LoadedCase | CaseError | Unread
+
+
 class _Lines:
     """The lines of a file, each read with a bound, with a way to put lines back."""
 
@@ -294,21 +304,21 @@ def _pretty_case(first: bytes, lines: _Lines) -> int | None:
     return None
 
 
-def _iter_jsonl(path: str, source: str) -> Iterator[LoadedCase | CaseError]:
+def _iter_jsonl(path: str, source: str, defer: bool = False) -> Iterator[Item]:
     try:
         file = _open(path, source)
     except CaseError as err:
         yield err
         return
     with file:
-        yield from _iter_lines(_Lines(file), source)
+        yield from _iter_lines(_Lines(file), source, defer)
 
 
 #: The path that means standard input, and how its cases are named in messages.
 STDIN, STDIN_SOURCE = "-", "<stdin>"
 
 
-def _iter_stdin() -> Iterator[LoadedCase | CaseError]:
+def _iter_stdin(defer: bool = False) -> Iterator[Item]:
     """Standard input (``-``): one case per line when its first line is a whole
     JSON document, else one JSON case (pretty-printed); read with the same bounds."""
     lines = _Lines(sys.stdin.buffer)
@@ -339,11 +349,13 @@ def _iter_stdin() -> Iterator[LoadedCase | CaseError]:
                 yield err
             return
     lines.back.append((number, first))
-    yield from _iter_lines(lines, STDIN_SOURCE)
+    yield from _iter_lines(lines, STDIN_SOURCE, defer)
 
 
-def _iter_lines(lines: _Lines, source: str) -> Iterator[LoadedCase | CaseError]:
-    """The cases of a JSON Lines stream, one per non-blank line."""
+def _iter_lines(lines: _Lines, source: str, defer: bool = False) -> Iterator[Item]:
+    """The cases of a JSON Lines stream, one per non-blank line; with
+    ``defer``, a line that may be a case is yielded :class:`Unread` (a lone
+    ``{``, which never is one, is read here: its error needs the lines after it)."""
     found = False
     while True:
         try:
@@ -370,6 +382,9 @@ def _iter_lines(lines: _Lines, source: str) -> Iterator[LoadedCase | CaseError]:
         if fhir is not None:
             yield from fhir
             continue
+        if defer and line.strip() != b"{":
+            yield Unread(where, line)
+            continue
         try:
             yield parse_case(line, where)
         except CaseError as err:
@@ -388,8 +403,8 @@ def _iter_lines(lines: _Lines, source: str) -> Iterator[LoadedCase | CaseError]:
         yield CaseError(source, "", "empty file: expected one JSON object per line")
 
 
-def _iter_directory(path: str, source: str, recursive: bool
-                    ) -> Iterator[LoadedCase | CaseError]:
+def _iter_directory(path: str, source: str, recursive: bool, defer: bool = False
+                    ) -> Iterator[Item]:
     """The ``*.json`` files of a directory by name (hidden ones and the
     ``*.expected.json`` of FHIR inputs skipped), then, with ``recursive``, its
     sub-directories (cases/fhir/)."""
@@ -414,14 +429,14 @@ def _iter_directory(path: str, source: str, recursive: bool
         yield _os_error(source, exc, "cannot read directory")
         return
     for name in sorted(files) + sorted(folders):
-        yield from _iter_path(os.path.join(path, name), recursive)
+        yield from _iter_path(os.path.join(path, name), recursive, defer)
 
 
-def _iter_path(path: str | os.PathLike[str], recursive: bool = False
-               ) -> Iterator[LoadedCase | CaseError]:
+def _iter_path(path: str | os.PathLike[str], recursive: bool = False, defer: bool = False
+               ) -> Iterator[Item]:
     source = os.fspath(path)
     if source == STDIN:
-        yield from _iter_stdin()
+        yield from _iter_stdin(defer)
         return
     try:
         is_dir = stat.S_ISDIR(os.stat(source).st_mode)
@@ -429,10 +444,10 @@ def _iter_path(path: str | os.PathLike[str], recursive: bool = False
         yield _os_error(source, exc)
         return
     if is_dir:
-        yield from _iter_directory(source, source, recursive)
+        yield from _iter_directory(source, source, recursive, defer)
         return
     if source.endswith(".jsonl"):
-        yield from _iter_jsonl(source, source)
+        yield from _iter_jsonl(source, source, defer)
         return
     try:
         data = _read(source, source)
@@ -496,22 +511,48 @@ def iter_cases(
     this call yields a CaseError at ``/id``.  A path that is neither ``str``
     nor ``os.PathLike`` raises TypeError.
     """
+    ids = UniqueIds()
+    for item in _items(paths, recursive, defer=False):
+        if isinstance(item, LoadedCase):
+            repeated = ids.repeated(item.case.id, item.source)
+            if repeated is not None:
+                yield repeated
+                continue
+        yield item
+
+
+def iter_unread(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]
+                ) -> Iterator[LoadedCase | CaseError | Unread]:
+    """:func:`iter_cases`, but each line of JSON Lines that may be a case is
+    yielded :class:`Unread`, for the reader to validate with :func:`parse_case`
+    (mrs_asp/run.py has worker processes do it), and no id is checked for
+    repeats: the reader checks each valid case with one :class:`UniqueIds`,
+    in input order, as iter_cases does."""
+    return _items(paths, False, defer=True)
+
+
+def _items(paths, recursive: bool, defer: bool) -> Iterator[Item]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    seen: dict[str, str] = {}
     for path in paths:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"iter_cases takes paths, got {type(path).__name__}")
-        for item in _iter_path(path, recursive):
-            if isinstance(item, LoadedCase):
-                cid = item.case.id
-                first = seen.get(cid)
-                if first is not None:
-                    yield CaseError(
-                        item.source, "/id",
-                        f"expected a unique id, got {show(cid)}, already the id of "
-                        f"{printable(first)}",
-                    )
-                    continue
-                seen[cid] = item.source
-            yield item
+        yield from _iter_path(path, recursive, defer)
+
+
+class UniqueIds:
+    """The ids of the valid cases met so far, in input order, and where each was."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def repeated(self, cid: str, source: str) -> CaseError | None:
+        """The error of a valid case (id ``cid``, read from ``source``) whose id
+        an earlier case has: it is not to be decided; else None, and the id is
+        taken."""
+        first = self.seen.get(cid)
+        if first is not None:
+            return CaseError(source, "/id", f"expected a unique id, got {show(cid)}, "
+                                            f"already the id of {printable(first)}")
+        self.seen[cid] = source
+        return None

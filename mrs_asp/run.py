@@ -13,6 +13,7 @@ the same, benchmarks/README.md says what the spool gains).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import itertools
@@ -25,15 +26,17 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from . import tricks
 from .abduce import MAX_ALTERNATIVES
 from .answer import _answer_of, decide, engine_for
 from .cases import case_json
-from .loading import LoadedCase, validated_case
+from .case_errors import CaseError
+from .loading import LoadedCase, UniqueIds, Unread, parse_case, validated_case
 from .report import answer_json, json_text, render
 
-__all__ = ["Stopped", "rendered", "default_jobs"]
+__all__ = ["Chunk", "Stopped", "rendered", "default_jobs"]
 
 
 class Stopped(BaseException):
@@ -105,13 +108,14 @@ def default_jobs() -> int:
 
 def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
                   fmt: str, show_case: bool = False,
-                  max_alternatives: int | None = MAX_ALTERNATIVES) -> str:
+                  max_alternatives: int | None = MAX_ALTERNATIVES) -> list[str]:
+    """Each case's answer as the CLI prints it (valid cases)."""
     if fmt == "json" and not missing and not show_case and len(batch) > 1 \
             and not tricks.plain("alike"):
         lines = _alike_json(batch, kb)
         if lines is not None:
             return lines
-    return "".join(_rendered(batch, kb, missing, view, fmt, show_case, max_alternatives))
+    return _rendered(batch, kb, missing, view, fmt, show_case, max_alternatives)
 
 
 def _rendered(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
@@ -143,7 +147,7 @@ _ALIKE_KEPT = 8192
 _ID_FIRST = '{"id":'
 
 
-def _alike_json(batch: list[LoadedCase], kb: Path | None) -> str | None:
+def _alike_json(batch: list[LoadedCase], kb: Path | None) -> list[str] | None:
     """The JSON answers of ``batch`` without what is missing, as
     :func:`_rendered` writes them; None when the batch is small or the KB does
     not compile. A case beyond the generic slots, one not validated by this
@@ -173,62 +177,124 @@ def _alike_json(batch: list[LoadedCase], kb: Path | None) -> str | None:
                 kept[key] = line[len(head):]
     usual = [loaded for loaded, key in zip(batch, keys) if key not in kept]
     lines = iter(_rendered(usual, kb, False, "evaluate", "json", False, None) if usual else ())
-    return "".join(_ID_FIRST + json_text(loaded.case.id) + kept[key] + "\n"
-                   if key in kept else next(lines)
-                   for loaded, key in zip(batch, keys))
+    return [_ID_FIRST + json_text(loaded.case.id) + kept[key] + "\n"
+            if key in kept else next(lines)
+            for loaded, key in zip(batch, keys)]
 
 
-def _sent(batch: list[LoadedCase]) -> list:
-    """A batch as a worker is given it: each case this process validated as its
-    source and JSON text (a worker decodes it again, quicker than unpickling the
-    model, and skips the checks made here); a FHIR case as itself, since it
-    keeps its provenance, and a case not yet validated as itself (the worker's
-    :func:`mrs_asp.decide` validates it)."""
+def _sent(items: list) -> list:
+    """A batch's items as a worker is given them: a case this process validated
+    as its source and JSON text (a worker decodes it again, quicker than
+    unpickling the model, and skips the checks made here); a line not yet read
+    (:class:`~mrs_asp.loading.Unread`), a FHIR case (it keeps its provenance)
+    and a case not yet validated (the worker's :func:`mrs_asp.decide`
+    validates it) as themselves."""
     return [(c.source, c.text if c.text is not None else case_json(c.case))
-            if type(c) is LoadedCase and c._checked else c for c in batch]
+            if type(c) is LoadedCase and c._checked else c for c in items]
 
 
-def _decide_sent(items: list, kb, missing, view, fmt, show_case, max_alternatives) -> str:
+def _decide_items(items: list, kb, missing, view, fmt, show_case, max_alternatives) -> list:
+    """Each item's outcome, in order: (case id, its answer as printed), or the
+    CaseError of a line that is no valid case."""
     # A batch allocates many small objects and makes no garbage cycles worth
     # chasing: the collector runs once after it rather than every few hundred
     # allocations during it (~2% of a batch's time).
     gc.disable()
     try:
-        batch = [validated_case(item[1], item[0]) if isinstance(item, tuple) else item
-                 for item in items]
-        return _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
+        outcomes: list = [None] * len(items)
+        batch, places = [], []
+        for n, item in enumerate(items):
+            if isinstance(item, Unread):
+                try:
+                    item = parse_case(item.text, item.source)
+                except CaseError as err:
+                    outcomes[n] = err
+                    continue
+            elif isinstance(item, tuple):
+                item = validated_case(item[1], item[0])
+            batch.append(item)
+            places.append(n)
+        if batch:
+            for n, loaded, text in zip(places, batch, _render_batch(
+                    batch, kb, missing, view, fmt, show_case, max_alternatives)):
+                outcomes[n] = (loaded.case.id, text)
+        return outcomes
     finally:
         gc.enable()
 
 
 def _work(task: tuple) -> str:
-    """A batch from the spool, its answers left there: returns their file."""
+    """A batch from the spool, its outcomes left there: returns their file."""
     kb, missing, view, fmt, show_case, max_alternatives, spool, number = task
     with open(os.path.join(spool, f"{number}.in"), "rb") as batch_file:
         items = pickle.load(batch_file)
-    answers = _decide_sent(items, kb, missing, view, fmt, show_case, max_alternatives)
+    outcomes = _decide_items(items, kb, missing, view, fmt, show_case, max_alternatives)
     path = os.path.join(spool, f"{number}.out")
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(answers)
+    with open(path, "wb") as out:
+        pickle.dump(outcomes, out, pickle.HIGHEST_PROTOCOL)
     return path
 
 
-def _work_plain(task: tuple) -> str:
-    """A batch through the pool's pipe, its answers back the same way
+def _work_plain(task: tuple) -> list:
+    """A batch through the pool's pipe, its outcomes back the same way
     (``MRS_ASP_PLAIN=spool``)."""
     kb, missing, view, fmt, show_case, max_alternatives, items = task
-    return _decide_sent(items, kb, missing, view, fmt, show_case, max_alternatives)
+    return _decide_items(items, kb, missing, view, fmt, show_case, max_alternatives)
 
 
-def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: bool,
+def _to_decide(batch: list) -> list:
+    """The items of a batch that are to be decided (not errors already)."""
+    return [item for item in batch if not isinstance(item, CaseError)]
+
+
+class Chunk(NamedTuple):
+    """What :func:`rendered` gives for a batch of input items."""
+
+    text: str  # the answers of its valid cases, in order, as printed
+    errors: list[CaseError]  # the errors of the rest, in input order
+    cases: int  # how many valid cases it held
+
+
+def _merged(batch: list, outcomes: Iterable, ids: UniqueIds) -> Chunk:
+    """A batch's items and the outcomes of those sent to be decided, in input
+    order; a valid case whose id an earlier case has is an error (as
+    :func:`~mrs_asp.loading.iter_cases` gives it), its answer dropped."""
+    outcomes = iter(outcomes)
+    texts: list[str] = []
+    errors: list[CaseError] = []
+    for item in batch:
+        if isinstance(item, CaseError):
+            errors.append(item)
+            continue
+        got = next(outcomes)
+        if isinstance(got, CaseError):
+            errors.append(got)
+            continue
+        cid, text = got
+        repeated = ids.repeated(cid, item.source)
+        if repeated is not None:
+            errors.append(repeated)
+            continue
+        texts.append(text)
+    return Chunk("".join(texts), errors, len(texts))
+
+
+def rendered(batches: Iterable[list], *, kb: Path | None, missing: bool,
              view: str, fmt: str, jobs: int = 1, show_case: bool = False,
-             max_alternatives: int | None = MAX_ALTERNATIVES) -> Iterator[str]:
-    """The rendered answers of each batch, in order."""
+             max_alternatives: int | None = MAX_ALTERNATIVES) -> Iterator[Chunk]:
+    """Each batch decided, in order: its answers as printed and its errors.
+
+    A batch holds what :func:`~mrs_asp.loading.iter_unread` yields: cases,
+    lines not yet read (validated where they are decided, in a worker) and
+    errors; no id is repeated among the valid cases (the later ones are
+    errors, as :func:`~mrs_asp.loading.iter_cases` says)."""
     batches = iter(batches)
     first = list(itertools.islice(batches, 2))
+    ids = UniqueIds()
     if jobs <= 1 or len(first) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for batch in itertools.chain(first, batches):
-            yield _render_batch(batch, kb, missing, view, fmt, show_case, max_alternatives)
+            yield _merged(batch, _decide_items(_to_decide(batch), kb, missing, view, fmt,
+                                               show_case, max_alternatives), ids)
         return
     engine_for(kb).prepare(missing)
     if missing:  # the workers inherit the warm engine's abduction grounding
@@ -243,7 +309,7 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
     try:
         if tricks.plain("spool"):
             yield from _through_the_pipe(itertools.chain(first, batches), jobs, kb, missing,
-                                         view, fmt, show_case, max_alternatives)
+                                         view, fmt, show_case, max_alternatives, ids)
             return
         # A worker leaves each batch's answers in a file of the spool directory
         # and goes on with the next batch: sent back through the pool's pipe, a
@@ -258,6 +324,7 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
             # `window` tasks are out at a time.
             window = threading.Semaphore(2 * jobs)
             stopping = threading.Event()
+            out: collections.deque[list] = collections.deque()  # the batches sent, in order
 
             def tasks() -> Iterator[tuple]:
                 for number, batch in enumerate(itertools.chain(first, batches)):
@@ -267,13 +334,16 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
                     if stopping.is_set():
                         return
                     with open(os.path.join(spool, f"{number}.in"), "wb") as batch_file:
-                        pickle.dump(_sent(batch), batch_file, pickle.HIGHEST_PROTOCOL)
+                        pickle.dump(_sent(_to_decide(batch)), batch_file,
+                                    pickle.HIGHEST_PROTOCOL)
+                    out.append(batch)
                     yield kb, missing, view, fmt, show_case, max_alternatives, spool, number
 
             try:
                 for number, path in enumerate(_promptly(pool.imap(_work, tasks()))):
-                    with open(path, encoding="utf-8") as answers:
-                        yield answers.read()
+                    with open(path, "rb") as outcomes:
+                        got = pickle.load(outcomes)
+                    yield _merged(out.popleft(), got, ids)
                     os.unlink(path)
                     os.unlink(os.path.join(spool, f"{number}.in"))
                     window.release()
@@ -284,8 +354,8 @@ def rendered(batches: Iterable[list[LoadedCase]], *, kb: Path | None, missing: b
         gc.unfreeze()
 
 
-def _through_the_pipe(batches: Iterator[list[LoadedCase]], jobs: int, kb, missing, view,
-                      fmt, show_case, max_alternatives) -> Iterator[str]:
+def _through_the_pipe(batches: Iterator[list], jobs: int, kb, missing, view,
+                      fmt, show_case, max_alternatives, ids: UniqueIds) -> Iterator[Chunk]:
     """:func:`rendered` without the spool (``MRS_ASP_PLAIN=spool``): each batch
     goes to a worker, and its answers come back, through the pool's pipes.
 
@@ -302,6 +372,7 @@ def _through_the_pipe(batches: Iterator[list[LoadedCase]], jobs: int, kb, missin
     window = threading.Semaphore(2 * jobs)
     stopping = threading.Event()
     handing = threading.Event()  # set while the task thread writes a batch to the pipe
+    out: collections.deque[list] = collections.deque()  # the batches sent, in order
     with _stopped_by_signals(), context.Pool(jobs, _worker_init, (os.getpid(),)) as pool:
 
         def tasks() -> Iterator[tuple]:
@@ -312,12 +383,14 @@ def _through_the_pipe(batches: Iterator[list[LoadedCase]], jobs: int, kb, missin
                 if stopping.is_set():
                     return
                 handing.set()
-                yield kb, missing, view, fmt, show_case, max_alternatives, _sent(batch)
+                out.append(batch)
+                yield (kb, missing, view, fmt, show_case, max_alternatives,
+                       _sent(_to_decide(batch)))
                 handing.clear()  # the task thread asks for the next one: this one is sent
 
         try:
-            for answers in _promptly(pool.imap(_work_plain, tasks())):
-                yield answers
+            for got in _promptly(pool.imap(_work_plain, tasks())):
+                yield _merged(out.popleft(), got, ids)
                 window.release()
         except BaseException:
             stopping.set()

@@ -209,4 +209,4 @@ def test_success_alike_builds_each_answer_once_for_cases_alike(monkeypatch):
     monkeypatch.setenv("MRS_ASP_PLAIN", "alike")
     assert run._render_batch(loaded, None, False, "evaluate", "json") == alike
     assert built == []
-    assert alike.count("\n") == 300
+    assert len(alike) == 300 and all(line.count("\n") == 1 for line in alike)
