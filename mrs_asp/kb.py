@@ -346,7 +346,9 @@ class KnowledgeBase:
         # every leaf of the tree, and every constant id of a holds(Case, Id) head.
         leaves = [child for children in parts.values() for child in children
                   if child not in nodes]
-        derived = [m[1] for _, _, text in self._parsed
+        # (the statements' texts, kept in the cache of prepared KBs: a KB that
+        # is valid is not parsed again to find that out)
+        derived = [m[1] for text in self.statement_texts()
                    if (m := _HOLDS_HEAD.match(text)) and m[1] not in nodes]
         for cid in dict.fromkeys([*leaves, *derived]):
             criterion = criteria.get(cid)

@@ -31,6 +31,8 @@ def test_success_a_cached_kb_answers_as_a_parsed_one(tmp_path, monkeypatch):
     second = KnowledgeBase(kb)
     assert second.program("evaluate") == first.program("evaluate")
     assert "_parsed" not in second.__dict__
+    second.validate()  # a valid KB is validated on the cached texts, still unparsed
+    assert "_parsed" not in second.__dict__
     assert second.criteria == first.criteria and second.windows == first.windows
     monkeypatch.setenv("MRS_ASP_CACHE", "")
     uncached = _answers(kb)
