@@ -36,7 +36,7 @@ from .case_errors import CaseError
 from .loading import LoadedCase, UniqueIds, Unread, parse_case, validated_case
 from .report import answer_json, json_text, render
 
-__all__ = ["Chunk", "Stopped", "rendered", "default_jobs"]
+__all__ = ["Chunk", "Outcomes", "Stopped", "rendered", "default_jobs"]
 
 
 class Stopped(BaseException):
@@ -193,32 +193,42 @@ def _sent(items: list) -> list:
             if type(c) is LoadedCase and c._checked else c for c in items]
 
 
-def _decide_items(items: list, kb, missing, view, fmt, show_case, max_alternatives) -> list:
-    """Each item's outcome, in order: (case id, its answer as printed), or the
-    CaseError of a line that is no valid case."""
+class Outcomes(NamedTuple):
+    """What became of the items of a batch sent to be decided, in a form quick to
+    send back: the answers of the valid cases as one text, and per valid case
+    its id and the length of its answer; the errors by the item's place."""
+
+    text: str
+    ids: list[str]
+    lengths: list[int]
+    errors: dict[int, CaseError]
+
+
+def _decide_items(items: list, kb, missing, view, fmt, show_case, max_alternatives
+                  ) -> Outcomes:
+    """The items of a batch decided (:class:`Outcomes`); a line that is no
+    valid case is an error."""
     # A batch allocates many small objects and makes no garbage cycles worth
     # chasing: the collector runs once after it rather than every few hundred
     # allocations during it (~2% of a batch's time).
     gc.disable()
     try:
-        outcomes: list = [None] * len(items)
-        batch, places = [], []
+        errors: dict[int, CaseError] = {}
+        batch = []
         for n, item in enumerate(items):
             if isinstance(item, Unread):
                 try:
                     item = parse_case(item.text, item.source)
                 except CaseError as err:
-                    outcomes[n] = err
+                    errors[n] = err
                     continue
             elif isinstance(item, tuple):
                 item = validated_case(item[1], item[0])
             batch.append(item)
-            places.append(n)
-        if batch:
-            for n, loaded, text in zip(places, batch, _render_batch(
-                    batch, kb, missing, view, fmt, show_case, max_alternatives)):
-                outcomes[n] = (loaded.case.id, text)
-        return outcomes
+        texts = _render_batch(batch, kb, missing, view, fmt, show_case,
+                              max_alternatives) if batch else []
+        return Outcomes("".join(texts), [loaded.case.id for loaded in batch],
+                        [len(text) for text in texts], errors)
     finally:
         gc.enable()
 
@@ -235,7 +245,7 @@ def _work(task: tuple) -> str:
     return path
 
 
-def _work_plain(task: tuple) -> list:
+def _work_plain(task: tuple) -> Outcomes:
     """A batch through the pool's pipe, its outcomes back the same way
     (``MRS_ASP_PLAIN=spool``)."""
     kb, missing, view, fmt, show_case, max_alternatives, items = task
@@ -255,28 +265,34 @@ class Chunk(NamedTuple):
     cases: int  # how many valid cases it held
 
 
-def _merged(batch: list, outcomes: Iterable, ids: UniqueIds) -> Chunk:
+def _merged(batch: list, outcomes: Outcomes, ids: UniqueIds) -> Chunk:
     """A batch's items and the outcomes of those sent to be decided, in input
     order; a valid case whose id an earlier case has is an error (as
     :func:`~mrs_asp.loading.iter_cases` gives it), its answer dropped."""
-    outcomes = iter(outcomes)
-    texts: list[str] = []
+    text, cids, lengths, failed = outcomes
     errors: list[CaseError] = []
+    dropped: list[int] = []  # the valid cases whose answers are dropped
+    sent = decided = 0
     for item in batch:
         if isinstance(item, CaseError):
             errors.append(item)
             continue
-        got = next(outcomes)
-        if isinstance(got, CaseError):
-            errors.append(got)
+        error = failed.get(sent) if failed else None
+        sent += 1
+        if error is not None:
+            errors.append(error)
             continue
-        cid, text = got
-        repeated = ids.repeated(cid, item.source)
+        repeated = ids.repeated(cids[decided], item.source)
         if repeated is not None:
             errors.append(repeated)
-            continue
-        texts.append(text)
-    return Chunk("".join(texts), errors, len(texts))
+            dropped.append(decided)
+        decided += 1
+    if dropped:
+        ends = list(itertools.accumulate(lengths))
+        gone = set(dropped)
+        text = "".join(text[end - length:end] for n, (end, length)
+                       in enumerate(zip(ends, lengths)) if n not in gone)
+    return Chunk(text, errors, decided - len(dropped))
 
 
 def rendered(batches: Iterable[list], *, kb: Path | None, missing: bool,
