@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from mrs_asp import decide, iter_cases, parse_case
 from mrs_asp.answer import _batch_answers, engine_for
@@ -16,6 +17,7 @@ from mrs_asp.kb import KnowledgeBase
 from mrs_asp.warm import Slots, WarmEngine, warm_engine_for, window_ages
 
 from kb_copies import kb_edited
+from strategies import cases as case_dicts
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT.parent / "shared" / "spec" / "examples"
@@ -103,3 +105,34 @@ def test_success_batches_ask_the_warm_engine_what_is_missing():
     batch = _batch_answers(cases, engine_for(None), True)
     assert [_json(a) for a in decide(cases)] == [_json(a) for a in batch]
     assert [_json(a) for a in decide(cases, warm=False)] == [_json(a) for a in batch]
+
+
+# -- positions, compiled and read --------------------------------------------------------
+_DRAWN = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def test_success_compiled_positions_are_the_positions_read():
+    domain = warm_engine_for().domain
+    assert domain.positions != domain.positions_read  # the compiled one is in use
+    cases = _library() + _generated(1500, seed=41)
+    assert [domain.positions(c) for c in cases] == [domain.positions_read(c) for c in cases]
+
+
+@_DRAWN
+@given(case_dicts())
+def test_success_compiled_positions_are_the_positions_read_on_drawn_cases(data):
+    case = case_from_data(data)
+    domain = warm_engine_for().domain
+    assert domain.positions(case) == domain.positions_read(case)
+
+
+def test_success_a_case_with_a_value_of_no_place_has_no_positions():
+    # more entries than the slots: no place for the last one, either way
+    domain = warm_engine_for().domain
+    case = _generated(1, seed=42)[0]
+    data = msgspec.to_builtins(case)
+    study = {"modality": "MRI", "body_region": "brain", "date": data["request"]["date"]}
+    data["imaging"] = [study] * (Slots().imaging + 1)
+    wide = case_from_data(data)
+    assert domain.positions(wide) is None and domain.positions_read(wide) is None
