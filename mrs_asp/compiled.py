@@ -284,7 +284,7 @@ class Compiled:
         run = self.run
         if run is None:
             return [None] * len(inputs)
-        bits = [0] * len(self.warm._inputs)
+        bits = [0] * len(self.domain.index)
         mask = 0
         for i, true in enumerate(inputs):
             bit = 1 << i
@@ -338,8 +338,9 @@ class _Refused(Exception):
 # result is kept in the cache of prepared KBs (mrs_asp.kb.cache_dir), as marshal
 # data: the code of `run` and what each shown atom adds. It is keyed by all that
 # goes into it: the mode's program text (the KB's rules), the vocabulary's
-# statements, the generic case's facts and inputs, this compiler's own source,
-# the Python and clingo versions. A key that differs in any of them is another
+# statements, the generic case's facts and the places of its inputs, the source
+# of this compiler and of mrs_asp/warm.py (which makes the input atoms of those
+# places), the Python and clingo versions. A key that differs in any of them is another
 # file, so a stale entry is never read. The entry holds code this process runs:
 # the cache directory must be the user's own, as Python's __pycache__ is.
 _CACHE_FORMAT = "1"
@@ -351,14 +352,14 @@ def _cache_path(warm, mode: str) -> Path | None:
     if where is None:
         return None
     digest = hashlib.sha256()
-    try:
-        compiler = Path(__file__).read_bytes()
-    except OSError:  # no source to key on (a frozen install): no cache
+    try:  # the compiler's source, and the generic case's (how its inputs are made)
+        for source in (__file__, sys.modules[type(warm).__module__].__file__):
+            digest.update(Path(source).read_bytes())
+    except (OSError, TypeError):  # no source to key on (a frozen install): no cache
         return None
     parts = [_CACHE_FORMAT, sys.version, clingo.__version__, mode,
              warm.kb.program(mode), *warm.vocabulary_texts,
-             *map(str, warm._facts), *map(str, warm._inputs)]
-    digest.update(compiler)
+             *map(str, warm._facts), repr(list(warm.domain.index))]
     for part in parts:
         digest.update(b"\0")
         digest.update(part.encode())

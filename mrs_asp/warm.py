@@ -55,7 +55,7 @@ import re
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import product
 from pathlib import Path
 
@@ -155,7 +155,8 @@ class _Domain:
                           if f.type == "enum"}
         #: per input predicate: its fields and, per field, (domain, value -> generic value)
         self.plans: dict[str, tuple] = {}
-        self.inputs: list[Symbol] = []
+        #: each input atom's place: (predicate, its generic arguments) -> position;
+        #: the atoms themselves (:attr:`inputs`) are made when first asked for
         self.index: dict[tuple, int] = {}
         for predicate in dict.fromkeys(f.fact for f in vocabulary.fields(facts_only=True)):
             members = vocabulary.fields_of_fact(predicate)
@@ -194,11 +195,20 @@ class _Domain:
                           for values in product(*(mapped[f.name][0] for f in members))]
             self.plans[predicate] = (len(entries), first.keyed, members, mapped)
             for key in combos:
-                self.index[(predicate, key)] = len(self.inputs)
-                self.inputs.append(Function(predicate, [Number(0), *(
-                    self._symbol(mapped, members, first.keyed, len(entries), i, v)
-                    for i, v in enumerate(key))]))
+                self.index[(predicate, key)] = len(self.index)
         self._readers()
+
+    @cached_property
+    def inputs(self) -> list[Symbol]:
+        """The generic case's input atoms, in the order of their positions (a
+        decision that is compiled and kept needs none of them)."""
+        out = []
+        for predicate, key in self.index:
+            entries, keyed, members, mapped = self.plans[predicate]
+            out.append(Function(predicate, [Number(0), *(
+                self._symbol(mapped, members, keyed, entries, i, v)
+                for i, v in enumerate(key))]))
+        return out
 
     @staticmethod
     def _symbol(mapped, members, keyed: bool, entries: int, i: int, value) -> Symbol:
@@ -503,17 +513,19 @@ class WarmEngine:
         self.vocabulary_texts = [str(s) for s in vocabulary_statements()]
         texts = kb.statement_texts() + self.vocabulary_texts
         self.ages = window_ages(kb.windows)
-        self.domain = domain = _Domain(slots, self.ages, texts)
-        inputs = domain.inputs
-        facts = [Function("case", [Number(0)]),
-                 Function("request_day", [Number(0), Number(_REQUEST_DAY)])]
+        self.domain = _Domain(slots, self.ages, texts)
+        self._facts = [Function("case", [Number(0)]),
+                       Function("request_day", [Number(0), Number(_REQUEST_DAY)])]
         self._evaluator: _Generic | None = None  # built when first asked to decide
-        self._inputs, self._facts = inputs, facts
         # The abduction's groundings, by the switch made a fact in each:
         # abduce (what is missing), lift (why nothing is); built when first asked.
         self._abduction: dict[str, _Generic] = {}
         self._compiled: dict[str, object] = {}  # mode -> mrs_asp.compiled.Compiled
         self._lock = threading.Lock()
+
+    @property
+    def _inputs(self) -> list[Symbol]:
+        return self.domain.inputs
 
     # -- the API ----------------------------------------------------------------------
     def decide(self, case: Case | LoadedCase, missing: bool = True,

@@ -163,6 +163,9 @@ def test_success_a_kept_compiled_form_is_read_back_without_grounding(tmp_path, m
 
     monkeypatch.setattr("mrs_asp.warm._Generic", no_grounding)
     kept = Compiled(warm, "evaluate")
+    fresh_warm = WarmEngine(warm.kb)
+    Compiled(fresh_warm, "evaluate")
+    assert "inputs" not in fresh_warm.domain.__dict__  # not even the input atoms were made
     cases = _library() + _generated(300, seed=21)
     assert kept.evaluate(cases) == fresh.evaluate(cases)
     assert [a for a in fresh.evaluate(cases) if a is not None]  # not all beyond the slots
