@@ -1,10 +1,13 @@
 """Deciding a stream of cases in batches, on every core.
 
-The main process reads and validates cases and writes answers in input
-order; worker processes (forked, so they inherit the parsed knowledge base)
-ground, solve and render a batch each, into a file of a temporary spool
-directory that the main process copies out in order. A single batch is
-decided in-process, so one case pays no start-up of workers.
+The main process reads the inputs (the lines of JSON Lines as they are,
+other files read and validated) and writes answers and errors in input
+order; worker processes (forked, so they inherit the prepared knowledge base
+and its compiled form) validate the lines, decide and render a batch each,
+into a file of a temporary spool directory that the main process reads back
+in order, checking each valid case's id against those before it
+(:func:`_merged`). A single batch is decided in-process, so one case pays no
+start-up of workers.
 
 The spool is a speed trick: ``MRS_ASP_PLAIN=spool`` sends each batch and its
 answers through the pool's pipe instead (mrs_asp/tricks.py; the answers are
