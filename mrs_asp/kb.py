@@ -150,6 +150,21 @@ def _check_source(path: Path, roots: set[Path]) -> None:
                 f"({', '.join(sorted(map(str, roots)))})")
 
 
+def _includes(path: Path, data: bytes) -> list[Path]:
+    """The files a clingo source ``#include``s by a quoted name, resolved from
+    its directory (comments and strings are not directives)."""
+    if b"#include" not in data:
+        return []
+    text = data.decode("utf-8", "replace")
+    code = _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
+    found = []
+    for match in _DIRECTIVE.finditer(code):
+        named = _DIRECTIVE.match(text, match.start())
+        if match[1] == "include" and named and named[3]:
+            found.append((path.parent / named[3]).resolve())
+    return found
+
+
 _MESSAGE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):\d+(?:-[\d:]+)?: (?:error|info|warning): "
                       r"(?P<text>.*)$", re.DOTALL)
 
@@ -273,9 +288,11 @@ class KnowledgeBase:
     @cached_property
     def fingerprint(self) -> str:
         """A hash of the rules this knowledge base runs: the SHA-256 of each layer
-        file's name and bytes, in reading order (hex). Two directories holding the
-        same layers have the same fingerprint; any edit to a layer changes it."""
+        file's name and bytes, in reading order, then of each file they
+        ``#include`` (hex). Two directories holding the same layers have the same
+        fingerprint; any edit to a layer or to a file it includes changes it."""
         digest = hashlib.sha256()
+        included: list[Path] = []
         for path in self.files:
             try:
                 data = path.read_bytes()
@@ -283,6 +300,26 @@ class KnowledgeBase:
                 raise KnowledgeBaseError(f"{path}: cannot read: {exc.strerror or exc}") from None
             digest.update(f"{path.name}\0{len(data)}\0".encode())
             digest.update(data)
+            included += _includes(path, data)
+        # a file a layer #includes (within the KB, _check_source sees to that) is
+        # part of the rules too: an edit to it must not be answered from the cache
+        seen = set(self.files)
+        while included:
+            path = included.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            try:
+                data = path.read_bytes()
+            except OSError:  # clingo says what is wrong with it when it parses
+                data = b"\0unreadable"
+            try:
+                name = path.relative_to(self.directory.resolve()).as_posix()
+            except ValueError:  # in another layer directory of the KB
+                name = str(path)
+            digest.update(f"{name}\0{len(data)}\0".encode())
+            digest.update(data)
+            included += _includes(path, data)
         return digest.hexdigest()
 
     @cached_property

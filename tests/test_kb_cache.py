@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from mrs_asp import decide, iter_cases
-from mrs_asp.kb import KnowledgeBase
+from mrs_asp.kb import KnowledgeBase, KnowledgeBaseError
 
 from kb_copies import kb_copy
 
@@ -62,3 +63,22 @@ def test_success_a_broken_cache_entry_is_prepared_again(tmp_path, monkeypatch):
     entry.write_text("{not json")
     assert KnowledgeBase(kb).program("abduce") == good
     assert json.loads(entry.read_text())["fingerprint"] == KnowledgeBase(kb).fingerprint
+
+
+def test_fail_an_edit_to_a_file_a_layer_includes_is_never_answered_from_the_cache(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
+    kb = kb_copy(tmp_path / "kb")
+    (kb / "extra").mkdir()
+    included = kb / "extra" / "inc.lp"
+    included.write_text("% nothing yet\n")
+    notes = kb / "50_notes.lp"
+    notes.write_text(notes.read_text() + '\n#include "extra/inc.lp".\n')
+    before = KnowledgeBase(kb)
+    before.validate()
+    included.write_text("this is not clingo (\n")
+    after = KnowledgeBase(kb)
+    assert after.fingerprint != before.fingerprint
+    with pytest.raises(KnowledgeBaseError, match="inc.lp"):
+        after.validate()
+        after.program("evaluate")
