@@ -30,6 +30,7 @@ import hashlib
 import logging
 import marshal
 import sys
+from functools import lru_cache
 from collections.abc import Sequence
 from pathlib import Path
 from types import CodeType
@@ -38,7 +39,7 @@ import clingo
 
 from .cases import Case
 from .engine import Atoms, Engine, read_atoms
-from .kb import KnowledgeBaseError, cache_dir, write_atomically
+from .kb import KnowledgeBaseError, cache_dir, sealed, unsealed, write_atomically
 
 __all__ = ["Compiled", "compiled_for", "evaluate"]
 
@@ -153,7 +154,7 @@ class Compiled:
         if built is None:
             built = self._build(mode)
             if path is not None:
-                write_atomically(path, marshal.dumps(built))
+                write_atomically(path, sealed(marshal.dumps(built)))
         refusal, code, adds, malformed = built
         self.refusal: str | None = refusal
         self.run = None
@@ -339,11 +340,13 @@ class _Refused(Exception):
 # data: the code of `run` and what each shown atom adds. It is keyed by all that
 # goes into it: the mode's program text (the KB's rules), the vocabulary's
 # statements, the generic case's facts and the places of its inputs, the source
-# of this compiler and of mrs_asp/warm.py (which makes the input atoms of those
-# places), the Python and clingo versions. A key that differs in any of them is another
-# file, so a stale entry is never read. The entry holds code this process runs:
-# the cache directory must be the user's own, as Python's __pycache__ is.
-_CACHE_FORMAT = "1"
+# of this package's modules (the compiler, how the input atoms are made, how a
+# shown atom is read), the Python and clingo versions. A key that differs in any
+# of them is another file, so a stale entry is never read; an entry is sealed by
+# its SHA-256 (kb.sealed), so a damaged one is compiled again, never
+# unmarshalled. The entry holds code this process runs: the cache directory
+# must be the user's own, as Python's __pycache__ is.
+_CACHE_FORMAT = "2"
 _KINDS = ("determination", "reported", "nodes", "cites", "beyond_filling", "unreachable")
 
 
@@ -352,11 +355,10 @@ def _cache_path(warm, mode: str) -> Path | None:
     if where is None:
         return None
     digest = hashlib.sha256()
-    try:  # the compiler's source, and the generic case's (how its inputs are made)
-        for source in (__file__, sys.modules[type(warm).__module__].__file__):
-            digest.update(Path(source).read_bytes())
-    except (OSError, TypeError):  # no source to key on (a frozen install): no cache
+    package = _package_source()
+    if package is None:  # no source to key on (a frozen install): no cache
         return None
+    digest.update(package)
     parts = [_CACHE_FORMAT, sys.version, clingo.__version__, mode,
              warm.kb.program(mode), *warm.vocabulary_texts,
              *map(str, warm._facts), repr(list(warm.domain.index))]
@@ -366,10 +368,31 @@ def _cache_path(warm, mode: str) -> Path | None:
     return where / f"compiled-{digest.hexdigest()[:40]}.marshal"
 
 
+@lru_cache(maxsize=1)
+def _package_source() -> bytes | None:
+    """The SHA-256 of this package's own modules (name and bytes of each
+    ``mrs_asp/*.py``): the compiler, how the generic case's inputs are made, how
+    a shown atom is read into an answer all live there, so a changed or
+    upgraded package never reads an entry kept by another."""
+    digest = hashlib.sha256()
+    try:
+        for source in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(f"{source.name}\0".encode())
+            digest.update(source.read_bytes())
+    except OSError:
+        return None
+    return digest.digest()
+
+
 def _read(path: Path) -> tuple | None:
     """A kept compiled form, or None (absent, unreadable, or not of this format)."""
     try:
-        built = marshal.loads(path.read_bytes())
+        # only a whole entry is unmarshalled: marshal trusts its input, and
+        # flipped bits could crash the process or change an answer
+        data = unsealed(path.read_bytes())
+        if data is None:
+            return None
+        built = marshal.loads(data)
     except (OSError, ValueError, EOFError, TypeError):
         return None
     if not (isinstance(built, tuple) and len(built) == 4):

@@ -28,7 +28,7 @@ __all__ = ["GUIDELINE_VERSION", "Criterion", "KnowledgeBase", "KnowledgeBaseErro
 GUIDELINE_VERSION = "2"
 
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: the entry sealed by its SHA-256 (kb.sealed)
 
 
 def cache_dir() -> Path | None:
@@ -43,6 +43,21 @@ def cache_dir() -> Path | None:
                                                                  ".cache")
         where = os.path.join(base, "mrs-asp")
     return Path(where)
+
+
+def sealed(data: bytes) -> bytes:
+    """``data`` behind its SHA-256, as a cache entry is kept (:func:`unsealed`)."""
+    return hashlib.sha256(data).digest() + data
+
+
+def unsealed(entry: bytes) -> bytes | None:
+    """The data of a cache entry, or None if it is not whole (a file cut short,
+    bits flipped on disk, or written by something else): then it is prepared
+    again rather than trusted."""
+    data = entry[32:]
+    if len(entry) < 32 or hashlib.sha256(data).digest() != entry[:32]:
+        return None
+    return data
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -473,7 +488,8 @@ class KnowledgeBase:
         path = _cache_file(self.fingerprint, named)
         if path is not None:
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                kept = unsealed(path.read_bytes())
+                data = json.loads(kept) if kept is not None else {}
                 if data.get("version") == _CACHE_VERSION and data.get("fingerprint") == \
                         self.fingerprint and data.get("named", True) == named:
                     return data
@@ -489,7 +505,7 @@ class KnowledgeBase:
                        "nodes": nodes, "parts": parts, "windows": windows},
         }
         if path is not None:
-            write_atomically(path, json.dumps(data).encode())
+            write_atomically(path, sealed(json.dumps(data).encode()))
         return data
 
     @cached_property

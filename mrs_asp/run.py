@@ -271,7 +271,12 @@ class Chunk(NamedTuple):
 def _merged(batch: list, outcomes: Outcomes, ids: UniqueIds) -> Chunk:
     """A batch's items and the outcomes of those sent to be decided, in input
     order; a valid case whose id an earlier case has is an error (as
-    :func:`~mrs_asp.loading.iter_cases` gives it), its answer dropped."""
+    :func:`~mrs_asp.loading.iter_cases` gives it), its answer dropped.
+
+    A worker sees one batch, so it decides such a case before the repeat is
+    found here. The answers and errors are the same as when the case is never
+    decided, but for a knowledge base that has no answer set for that very
+    case: the run then stops with that KB error, as for any other case."""
     text, cids, lengths, failed = outcomes
     errors: list[CaseError] = []
     dropped: list[int] = []  # the valid cases whose answers are dropped

@@ -17,7 +17,7 @@ from mrs_asp import decide, iter_cases, parse_case
 from mrs_asp.answer import _answer_of, engine_for
 from mrs_asp.compiled import MIN_CASES, Compiled, compiled_for, evaluate
 from mrs_asp.engine import Engine
-from mrs_asp.kb import KnowledgeBase
+from mrs_asp.kb import KnowledgeBase, sealed, unsealed
 from mrs_asp.warm import WarmEngine
 
 from kb_copies import kb_copy
@@ -188,17 +188,26 @@ def test_success_an_edited_kb_is_compiled_again(tmp_path, monkeypatch):
     assert any(_normal(got[i]) != _normal(old[i]) for i in fitting)  # the edit tells
 
 
-@pytest.mark.parametrize("garbage", [b"", b"\x00\x01not marshal", marshal.dumps((1, 2, 3, 4)),
-                                     marshal.dumps(("refusal", b"not code", [], {}))])
-def test_success_a_broken_compiled_entry_is_compiled_again(tmp_path, monkeypatch, garbage):
+def _flipped(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 4]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda kept: b"", lambda kept: b"\x00\x01not marshal", lambda kept: kept[:len(kept) // 2],
+    lambda kept: sealed(marshal.dumps((1, 2, 3, 4))),
+    lambda kept: sealed(marshal.dumps(("refusal", b"not code", [], {}))),
+    # a bit flipped in the code or in what a shown atom adds (marshal, unchecked,
+    # could crash the process or change an answer): the seal no longer fits
+    lambda kept: _flipped(kept, len(kept) // 3), lambda kept: _flipped(kept, len(kept) - 40)])
+def test_success_a_broken_compiled_entry_is_compiled_again(tmp_path, monkeypatch, damage):
     warm, fresh = _kept(tmp_path, monkeypatch)
     (entry,) = (tmp_path / "cache").glob("compiled-*.marshal")
-    entry.write_bytes(garbage)
+    entry.write_bytes(damage(entry.read_bytes()))
     again = Compiled(warm, "evaluate")
     assert again.refusal is None and again.run is not None
     cases = _generated(200, seed=23)
     assert again.evaluate(cases) == fresh.evaluate(cases)
-    assert marshal.loads(entry.read_bytes())[1] is not None  # written again, whole
+    assert marshal.loads(unsealed(entry.read_bytes()))[1] is not None  # written again, whole
 
 
 def test_success_no_compiled_form_is_kept_when_the_cache_is_off(tmp_path, monkeypatch):
@@ -207,3 +216,29 @@ def test_success_no_compiled_form_is_kept_when_the_cache_is_off(tmp_path, monkey
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     Compiled(WarmEngine(KnowledgeBase(kb_copy(tmp_path / "kb"))), "explain")
     assert not list(tmp_path.rglob("compiled-*"))
+
+
+def test_success_the_kept_form_is_keyed_by_every_module_of_the_package(tmp_path, monkeypatch):
+    """How a shown atom is read into an answer lives in engine.py, how the
+    inputs are made in warm.py: a change to any module of the package is
+    another entry (the review found a stale one read after engine.py changed)."""
+    import mrs_asp.compiled as compiled
+
+    monkeypatch.setenv("MRS_ASP_CACHE", str(tmp_path / "cache"))
+    warm = WarmEngine(KnowledgeBase(kb_copy(tmp_path / "kb")))
+    key = compiled._cache_path(warm, "explain")
+    package = Path(compiled.__file__).parent
+    changed = tmp_path / "package"
+    changed.mkdir()
+    for module in package.glob("*.py"):
+        text = module.read_bytes()
+        (changed / module.name).write_bytes(text + b"\n# changed\n" if module.name == "engine.py"
+                                            else text)
+    monkeypatch.setattr(compiled, "__file__", str(changed / "compiled.py"))
+    compiled._package_source.cache_clear()
+    try:
+        assert compiled._cache_path(warm, "explain").name != key.name
+    finally:
+        monkeypatch.undo()
+        compiled._package_source.cache_clear()
+    assert compiled._cache_path(warm, "explain").name == key.name
