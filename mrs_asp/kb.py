@@ -88,7 +88,10 @@ def _cache_file(fingerprint: str, named: bool = True) -> Path | None:
     if where is None:
         return None
     plain = "" if named else "-plain-anonymous"
-    return where / f"kb-{fingerprint}-{clingo.__version__}{plain}.json"
+    # the format's version in the name: two installations sharing the cache
+    # (an upgrade, two environments) keep an entry each instead of replacing
+    # each other's on every start
+    return where / f"kb-{fingerprint}-{clingo.__version__}-v{_CACHE_VERSION}{plain}.json"
 
 
 class KnowledgeBaseError(Exception):
