@@ -4,8 +4,9 @@ Every command turns a user-caused problem into one line on stderr and an exit
 status (2 for bad input), never a traceback.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: typer reads each command's
+# parameters from its annotations, and string annotations make it evaluate
+# every one of them at each start (~9 ms of every command line).
 import errno
 import functools
 import json
