@@ -20,16 +20,16 @@ import collections
 import contextlib
 import gc
 import itertools
-import multiprocessing
 import os
-import pickle
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
+
+# multiprocessing, pickle and tempfile (~7 ms to import) are imported where the
+# workers are used: one case, or one batch, is decided without them.
 
 from . import tricks
 from .abduce import MAX_ALTERNATIVES
@@ -92,6 +92,7 @@ def _promptly(results) -> Iterator[str]:
     """The pool's results in order, waiting in short steps: a signal delivered to
     another thread of this process is only acted on when the main thread runs,
     and a batch can take seconds."""
+    import multiprocessing
     while True:
         try:
             yield results.next(timeout=0.2)
@@ -238,6 +239,7 @@ def _decide_items(items: list, kb, missing, view, fmt, show_case, max_alternativ
 
 def _work(task: tuple) -> str:
     """A batch from the spool, its outcomes left there: returns their file."""
+    import pickle
     kb, missing, view, fmt, show_case, max_alternatives, spool, number = task
     with open(os.path.join(spool, f"{number}.in"), "rb") as batch_file:
         items = pickle.load(batch_file)
@@ -315,7 +317,13 @@ def rendered(batches: Iterable[list], *, kb: Path | None, missing: bool,
     batches = iter(batches)
     first = list(itertools.islice(batches, 2))
     ids = UniqueIds()
-    if jobs <= 1 or len(first) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or len(first) < 2:
+        multiprocessing = None
+    else:
+        import multiprocessing
+        import pickle
+        import tempfile
+    if multiprocessing is None or "fork" not in multiprocessing.get_all_start_methods():
         for batch in itertools.chain(first, batches):
             yield _merged(batch, _decide_items(_to_decide(batch), kb, missing, view, fmt,
                                                show_case, max_alternatives), ids)
@@ -392,6 +400,7 @@ def _through_the_pipe(batches: Iterator[list], jobs: int, kb, missing, view,
     being handed over when the stop came (``handing``) is waited for before the
     pool is terminated: a worker takes it when it ends its batch.
     """
+    import multiprocessing
     context = multiprocessing.get_context("fork")
     window = threading.Semaphore(2 * jobs)
     stopping = threading.Event()
