@@ -26,7 +26,6 @@ tests/test_compiled.py proves the answers byte-identical to the clingo path.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import marshal
 import sys
@@ -39,7 +38,7 @@ import clingo
 
 from .cases import Case
 from .engine import Atoms, Engine, read_atoms
-from .kb import KnowledgeBaseError, cache_dir, sealed, unsealed, write_atomically
+from .kb import KnowledgeBaseError, cache_dir, sealed, sha256, unsealed, write_atomically
 
 __all__ = ["Compiled", "compiled_for", "evaluate"]
 
@@ -354,7 +353,7 @@ def _cache_path(warm, mode: str) -> Path | None:
     where = cache_dir()
     if where is None:
         return None
-    digest = hashlib.sha256()
+    digest = sha256()
     package = _package_source()
     if package is None:  # no source to key on (a frozen install): no cache
         return None
@@ -374,7 +373,7 @@ def _package_source() -> bytes | None:
     ``mrs_asp/*.py``): the compiler, how the generic case's inputs are made, how
     a shown atom is read into an answer all live there, so a changed or
     upgraded package never reads an entry kept by another."""
-    digest = hashlib.sha256()
+    digest = sha256()
     try:
         for source in sorted(Path(__file__).parent.glob("*.py")):
             digest.update(f"{source.name}\0".encode())

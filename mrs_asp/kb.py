@@ -8,7 +8,6 @@ Python tables.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -18,6 +17,14 @@ from pathlib import Path
 
 import clingo
 from clingo import ast
+
+try:  # CPython's built-in SHA-256: hashlib loads OpenSSL first (~4 ms of every start)
+    from _sha256 import sha256
+except ImportError:  # named _sha2 from Python 3.12
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        from hashlib import sha256
 
 from . import layers, tricks
 
@@ -47,7 +54,7 @@ def cache_dir() -> Path | None:
 
 def sealed(data: bytes) -> bytes:
     """``data`` behind its SHA-256, as a cache entry is kept (:func:`unsealed`)."""
-    return hashlib.sha256(data).digest() + data
+    return sha256(data).digest() + data
 
 
 def unsealed(entry: bytes) -> bytes | None:
@@ -55,7 +62,7 @@ def unsealed(entry: bytes) -> bytes | None:
     bits flipped on disk, or written by something else): then it is prepared
     again rather than trusted."""
     data = entry[32:]
-    if len(entry) < 32 or hashlib.sha256(data).digest() != entry[:32]:
+    if len(entry) < 32 or sha256(data).digest() != entry[:32]:
         return None
     return data
 
@@ -309,7 +316,7 @@ class KnowledgeBase:
         file's name and bytes, in reading order, then of each file they
         ``#include`` (hex). Two directories holding the same layers have the same
         fingerprint; any edit to a layer or to a file it includes changes it."""
-        digest = hashlib.sha256()
+        digest = sha256()
         included: list[Path] = []
         for path in self.files:
             try:
