@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import msgspec
 from clingo import Symbol, parse_term
@@ -27,14 +27,15 @@ __all__ = ["fill_operation", "Abduction", "Part", "Ways", "factor", "filled", "M
            "describe_operation", "is_container", "container_operations"]
 
 
-def fill_operation(term: Symbol, case: Case) -> dict:
+def fill_operation(term: Symbol, case: Case | None) -> dict:
     """One filling (a ``fill/2`` term of the KB) as a JSON Patch operation.
 
     A filling is the input fact it would add (kb/80_abduction.lp), so the
     declaration of the vocabulary (mrs_asp/vocabulary.py) says which field
     it sets: ``finding(glioma, true)`` -> ``/findings/glioma``,
     ``implant_mr_status(0, conditional)`` -> ``/implants/0/mr_status``;
-    ``append(imaging)`` appends the group's declared entry.
+    ``append(imaging)`` appends the group's declared entry (the only filling
+    that reads the case: its entry takes values of the request).
     """
     name, args = term.name, term.arguments
     if name == "append" and len(args) == 1 and args[0].name in vocabulary.GROUPS:
@@ -77,6 +78,7 @@ def is_container(op: dict) -> bool:
     return len(path) == 1 and path[0] in _CONTAINERS and op["value"] == _CONTAINERS[path[0]]
 
 
+@lru_cache(maxsize=1 << 12)  # the same few hundred paths, over every alternative
 def _head(path: str) -> str:
     """The top-level member a patch path is in: ``findings`` of ``/findings/glioma``."""
     return pointer_parts(path)[0]
@@ -110,6 +112,7 @@ def _value_text(value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+@lru_cache(maxsize=1 << 14)  # the same operations, over every alternative of every case
 def _order(key: tuple[str, str]) -> tuple:
     """The sort key of an operation's key: array indexes compared as numbers
     (imaging[2] before imaging[10])."""
@@ -270,6 +273,16 @@ def factor(family: list[frozenset], order=_same) -> list[list[frozenset]]:
     return sorted(groups, key=lambda g: (len(g) > 1, min(map(order, set().union(*g)))))
 
 
+@lru_cache(maxsize=1 << 12)
+def _filling(term: str) -> tuple[tuple, tuple[str, str], dict]:
+    """(sort key, key, operation) of a filling other than ``append(...)``,
+    whose operation is the term's alone (fill_operation reads the case only
+    for an appended entry). Kept: cases share most of their fillings."""
+    operation = fill_operation(parse_term(term), None)
+    key = _key(operation)
+    return _order(key), key, operation
+
+
 class Abduction:
     """What is missing for one denied case, from clingo's subset-minimal sets
     of fillings to the answer's ``missing``, ``required`` and text form.
@@ -291,9 +304,14 @@ class Abduction:
             for term in fills:
                 op = written.get(term)
                 if op is None:
-                    operation = fill_operation(parse_term(term), case)
-                    key = _key(operation)
-                    op = written[term] = (_order(key), key, operation)
+                    if term.startswith("append("):  # its entry takes values of the case
+                        operation = fill_operation(parse_term(term), case)
+                        key = _key(operation)
+                        op = (_order(key), key, operation)
+                    else:  # the same for every case: parsed once per process
+                        order, key, operation = _filling(term)
+                        op = (order, key, dict(operation))  # the answer's own
+                    written[term] = op
                 ops.append(op)
             ops.sort(key=lambda op: op[0])
             items.append((len(ops), [op[0] for op in ops], [op[2] for op in ops], achieved,

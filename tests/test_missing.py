@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from pathlib import Path
 
 import jsonpatch
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,8 @@ from mrs_asp.cases import case_from_data
 from mrs_asp.cli import app
 
 from strategies import cases
+
+ROOT = Path(__file__).resolve().parents[1]
 
 runner = CliRunner()
 
@@ -266,3 +269,18 @@ def test_fail_cap_negative(tmp_path):
                                  "--max-alternatives", "-1"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_success_each_answer_has_patches_of_its_own():
+    """The fillings are parsed once per process (abduce._filling), but an
+    answer's operations are its own: changing one changes no other answer."""
+    data = json.loads((ROOT / "cases" / "08-glioma-without-question-denied.json").read_text())
+    first, = decide([case_from_data(data)])
+    again, = decide([case_from_data(data)])
+    assert first.missing and first.missing == again.missing
+    before = json.dumps(again.missing)
+    for way in first.missing:
+        for op in way["patch"]:
+            op["value"] = "changed"
+    assert json.dumps(again.missing) == before
+    assert json.dumps(decide([case_from_data(data)])[0].missing) == before
