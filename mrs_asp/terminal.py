@@ -15,8 +15,10 @@ __all__ = ["printable"]
 
 # Controls (C0, DEL, C1), format characters (bidi overrides, zero-width),
 # line and paragraph separators, surrogates, private use and unassigned code
-# points (U+FFFE, U+FFFF: not allowed in XML).
-_ESCAPED = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+# points (U+FFFE, U+FFFF: not allowed in XML), and every space but the ASCII
+# one (U+00A0, U+2007, U+3000: a field named with one reads as another): what
+# str.isprintable refuses.
+_ESCAPED = frozenset({"Cc", "Cf", "Zl", "Zp", "Zs", "Cs", "Co", "Cn"})
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -37,4 +39,5 @@ def printable(text: str) -> str:
     if text.isprintable():  # the common case: nothing to do
         return text
     import unicodedata
-    return "".join(_escape(c) if unicodedata.category(c) in _ESCAPED else c for c in text)
+    return "".join(_escape(c) if c != " " and unicodedata.category(c) in _ESCAPED else c
+                   for c in text)

@@ -232,3 +232,14 @@ def test_success_python_data_with_dates() -> None:
     with pytest.raises(CaseError) as info:
         case_from_data(data)
     assert info.value.pointer == "/imaging/0/date"
+
+
+def test_fail_an_unknown_field_named_with_an_odd_space_shows_it() -> None:
+    # found by the fuzz test: a no-break space reads as nothing, or as a space
+    text = with_fields(findings=json.dumps({"\u00a0": True, "a\u3000b": True}))
+    with pytest.raises(CaseError) as caught:
+        parse_case(text, "x.json")
+    lines = [str(e) for e in caught.value.errors]
+    assert lines == ["x.json: /findings/\\xa0: unknown field",
+                     "x.json: /findings/a\\u3000b: unknown field"]
+    assert all(line.isprintable() for line in lines)
