@@ -9,6 +9,7 @@ status (2 for bad input), never a traceback.
 # every one of them at each start (~9 ms of every command line).
 import errno
 import functools
+import itertools
 import json
 import os
 import signal
@@ -25,7 +26,7 @@ from .abduce import MAX_ALTERNATIVES
 from .answer import decide, engine_for
 from .case_errors import CaseError
 from .cases import case_json_schema
-from .loading import LoadedCase, iter_cases, iter_unread
+from .loading import iter_cases, iter_unread
 from .kb import KnowledgeBaseError
 from .terminal import printable
 
@@ -120,18 +121,21 @@ def _batches(paths: list[Path], errors: list[CaseError], size: int = BATCH,
     """Valid cases in batches; each bad case is reported on stderr as it is met.
     A ``library`` (regress, check --cases) includes its sub-directories;
     ``tally[0]`` counts the valid cases."""
-    batch: list[LoadedCase] = []
-    for item in iter_cases(paths, recursive=library):
-        if isinstance(item, CaseError):
-            _report(item, errors)
-            continue
-        if tally is not None:
-            tally[0] += 1
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+    def valid():
+        for item in iter_cases(paths, recursive=library):
+            if isinstance(item, CaseError):
+                _report(item, errors)
+                continue
+            if tally is not None:
+                tally[0] += 1
+            yield item
+    return _chunks(valid(), size)
+
+
+def _chunks(items, size: int):
+    """``items`` in lists of ``size`` (the last one shorter), read as they come."""
+    items = iter(items)
+    while batch := list(itertools.islice(items, size)):
         yield batch
 
 
@@ -144,14 +148,7 @@ def _report(error: CaseError, errors: list[CaseError]) -> None:
 def _items(paths: list[Path], size: int):
     """What the inputs hold in batches of ``size`` items (mrs_asp.loading.iter_unread:
     cases, JSON Lines not yet read, errors), for mrs_asp.run.rendered to decide."""
-    batch: list = []
-    for item in iter_unread(paths):
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return _chunks(iter_unread(paths), size)
 
 
 def _no_cases(paths, errors: list[CaseError]) -> typer.Exit:
