@@ -110,6 +110,11 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def _can_fork() -> bool:
+    import multiprocessing
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def _render_batch(batch: list[LoadedCase], kb: Path | None, missing: bool, view: str,
                   fmt: str, show_case: bool = False,
                   max_alternatives: int | None = MAX_ALTERNATIVES) -> list[str]:
@@ -317,17 +322,14 @@ def rendered(batches: Iterable[list], *, kb: Path | None, missing: bool,
     batches = iter(batches)
     first = list(itertools.islice(batches, 2))
     ids = UniqueIds()
-    if jobs <= 1 or len(first) < 2:
-        multiprocessing = None
-    else:
-        import multiprocessing
-        import pickle
-        import tempfile
-    if multiprocessing is None or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or len(first) < 2 or not _can_fork():
         for batch in itertools.chain(first, batches):
             yield _merged(batch, _decide_items(_to_decide(batch), kb, missing, view, fmt,
                                                show_case, max_alternatives), ids)
         return
+    import multiprocessing
+    import pickle
+    import tempfile
     engine_for(kb).prepare(missing)
     if missing:  # the workers inherit the warm engine's abduction grounding
         from .warm import warm_engine_for
