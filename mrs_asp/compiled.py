@@ -161,8 +161,8 @@ class Compiled:
             namespace: dict = {}
             exec(code, namespace)
             self.run = namespace["run"]
-        #: what each shown atom adds to a case's Atoms
-        self.shown: list[Atoms] = [_atoms_of(add) for add in adds]
+        #: what each shown atom adds to a case's Atoms: (field, value), or ()
+        self.shown: list[tuple] = adds
         #: shown atoms the answer cannot be read from: an error only for a case
         #: that has one (the generic grounding also holds atoms no case derives,
         #: cites(0,N,#sup) of a #min over nothing)
@@ -314,18 +314,13 @@ class Compiled:
         adds = self.shown
         for n in shown:
             add = adds[n]
-            if add.determination:
-                atoms.determination = add.determination
-            elif add.reported:
-                atoms.reported.append(add.reported[0])
-            elif add.nodes:
-                atoms.nodes.append(add.nodes[0])
-            elif add.cites:
-                atoms.cites.append(add.cites[0])
-            elif add.beyond_filling:
-                atoms.beyond_filling.append(add.beyond_filling[0])
-            elif add.unreachable:
-                atoms.unreachable = True
+            if not add:
+                continue
+            kind, value = add
+            if kind in _SINGLE:  # determination, unreachable
+                setattr(atoms, kind, value)
+            else:
+                getattr(atoms, kind).append(value)
         return atoms
 
 
@@ -347,6 +342,7 @@ class _Refused(Exception):
 # must be the user's own, as Python's __pycache__ is.
 _CACHE_FORMAT = "2"
 _KINDS = ("determination", "reported", "nodes", "cites", "beyond_filling", "unreachable")
+_SINGLE = frozenset({"determination", "unreachable"})  # the fields of one value; the rest are lists
 
 
 def _cache_path(warm, mode: str) -> Path | None:
@@ -404,24 +400,13 @@ def _read(path: Path) -> tuple | None:
 
 
 def _add_of(atoms: Atoms) -> tuple:
-    """What one shown atom adds to a case's Atoms (``_atoms_of`` reads it back),
-    as marshal keeps it: (kind, value), or () for nothing."""
+    """What one shown atom adds to a case's Atoms (:meth:`Compiled.atoms_of`
+    reads it back), as marshal keeps it: (field, value), or () for nothing."""
     for kind in _KINDS:
         value = getattr(atoms, kind)
         if value:
-            return (kind, value[0] if isinstance(value, list) else value)
+            return (kind, value if kind in _SINGLE else value[0])
     return ()
-
-
-def _atoms_of(add: tuple) -> Atoms:
-    atoms = Atoms()
-    if add:
-        kind, value = add
-        if isinstance(getattr(atoms, kind), list):
-            getattr(atoms, kind).append(value)
-        else:
-            setattr(atoms, kind, value)
-    return atoms
 
 
 def compiled_for(kb: str | Path | None = None) -> Compiled:
