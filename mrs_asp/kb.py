@@ -156,16 +156,9 @@ def _check_source(path: Path, roots: set[Path]) -> None:
         line = data.count(b"\n", 0, nul) + 1
         raise KnowledgeBaseError(f"{path}:{line}: not a text file (byte 0x{data[nul]:02x} at "
                                  f"offset {nul}): a layer file is UTF-8 clingo source")
-    if "#script" not in text and "#include" not in text:  # the usual case: no directive
-        return
-    code = _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
-    for match in _DIRECTIVE.finditer(code):
-        line = code.count("\n", 0, match.start()) + 1
-        if match[1] == "script":
+    for kind, line, target, _ in _directives(text):
+        if kind == "script":
             raise KnowledgeBaseError(f"{path}:{line}: {_NO_SCRIPT}")
-        # The file name is read from the text itself (the blanked copy lost it).
-        named = _DIRECTIVE.match(text, match.start())
-        target = (named[2] or named[3]) if named else None
         if target is None:
             raise KnowledgeBaseError(f"{path}:{line}: #include without a file name")
         resolved = (path.parent / target).resolve()
@@ -175,19 +168,26 @@ def _check_source(path: Path, roots: set[Path]) -> None:
                 f"({', '.join(sorted(map(str, roots)))})")
 
 
+def _directives(text: str):
+    """Each ``#script`` and ``#include`` of a clingo source, comments and strings
+    aside: (kind, line, the file name or None, whether it was quoted)."""
+    if "#script" not in text and "#include" not in text:  # the usual case: no directive
+        return
+    code = _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
+    for match in _DIRECTIVE.finditer(code):
+        # The file name is read from the text itself (the blanked copy lost it).
+        named = _DIRECTIVE.match(text, match.start())
+        target = (named[2] or named[3]) if named else None
+        yield (match[1], code.count("\n", 0, match.start()) + 1, target,
+               bool(named and named[3]))
+
+
 def _includes(path: Path, data: bytes) -> list[Path]:
     """The files a clingo source ``#include``s by a quoted name, resolved from
-    its directory (comments and strings are not directives)."""
-    if b"#include" not in data:
-        return []
-    text = data.decode("utf-8", "replace")
-    code = _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
-    found = []
-    for match in _DIRECTIVE.finditer(code):
-        named = _DIRECTIVE.match(text, match.start())
-        if match[1] == "include" and named and named[3]:
-            found.append((path.parent / named[3]).resolve())
-    return found
+    its directory."""
+    return [(path.parent / target).resolve()
+            for kind, _, target, quoted in _directives(data.decode("utf-8", "replace"))
+            if kind == "include" and quoted]
 
 
 _MESSAGE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):\d+(?:-[\d:]+)?: (?:error|info|warning): "
