@@ -20,7 +20,7 @@ from clingo import Symbol, parse_term
 from . import vocabulary
 from .cases import Case, Findings, case_data, field_description
 from .kb import KnowledgeBase
-from .pointers import parts as pointer_parts, pointer
+from .pointers import document_order, parts as pointer_parts, pointer
 
 __all__ = ["fill_operation", "Abduction", "Part", "Ways", "factor", "filled", "MAX_ALTERNATIVES",
            "why_nothing_is_missing",
@@ -116,8 +116,7 @@ def _value_text(value) -> str:
 def _order(key: tuple[str, str]) -> tuple:
     """The sort key of an operation's key: array indexes compared as numbers
     (imaging[2] before imaging[10])."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in pointer_parts(key[0])), key[1]
+    return document_order(key[0]), key[1]
 
 
 @cache
@@ -273,14 +272,18 @@ def factor(family: list[frozenset], order=_same) -> list[list[frozenset]]:
     return sorted(groups, key=lambda g: (len(g) > 1, min(map(order, set().union(*g)))))
 
 
-@lru_cache(maxsize=1 << 12)
-def _filling(term: str) -> tuple[tuple, tuple[str, str], dict]:
-    """(sort key, key, operation) of a filling other than ``append(...)``,
-    whose operation is the term's alone (fill_operation reads the case only
-    for an appended entry). Kept: cases share most of their fillings."""
-    operation = fill_operation(parse_term(term), None)
+def _placed(operation: dict) -> tuple[tuple, tuple[str, str], dict]:
+    """(sort key, key, operation) of an operation."""
     key = _key(operation)
     return _order(key), key, operation
+
+
+@lru_cache(maxsize=1 << 12)
+def _filling(term: str) -> tuple[tuple, tuple[str, str], dict]:
+    """:func:`_placed` of a filling other than ``append(...)``, whose operation
+    is the term's alone (fill_operation reads the case only for an appended
+    entry). Kept: cases share most of their fillings."""
+    return _placed(fill_operation(parse_term(term), None))
 
 
 class Abduction:
@@ -305,9 +308,7 @@ class Abduction:
                 op = written.get(term)
                 if op is None:
                     if term.startswith("append("):  # its entry takes values of the case
-                        operation = fill_operation(parse_term(term), case)
-                        key = _key(operation)
-                        op = (_order(key), key, operation)
+                        op = _placed(fill_operation(parse_term(term), case))
                     else:  # the same for every case: parsed once per process
                         order, key, operation = _filling(term)
                         op = (order, key, dict(operation))  # the answer's own

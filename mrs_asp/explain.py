@@ -8,19 +8,11 @@ section 5, in the guideline's order.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from .engine import Atoms
 from .kb import KnowledgeBase, KnowledgeBaseError
-from .pointers import parts
+from .pointers import document_order
 
 __all__ = ["build_explanation", "walk"]
-
-
-@lru_cache(maxsize=4096)  # a few hundred distinct pointers recur across every case
-def _pointer_order(ptr: str) -> tuple:
-    """Document order: /imaging/2 before /imaging/10."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts(ptr))
 
 
 def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
@@ -47,7 +39,7 @@ def build_explanation(atoms: Atoms, kb: KnowledgeBase) -> dict:
         if cited is None:
             cited = []
         elif len(cited) > 1:
-            cited.sort(key=_pointer_order)
+            cited.sort(key=document_order)
         made[node] = made_node = {"criterion": node, "holds": status == "met",
                                   "status": status, "text": text, "evidence": cited,
                                   "children": []}
