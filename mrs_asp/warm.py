@@ -279,8 +279,8 @@ class _Domain:
 
     def _compiled_positions(self):
         """:meth:`positions_read` written out as one function of straight-line
-        attribute reads and table lookups over the same readers (~3 times
-        quicker), or None if a name is no plain identifier (then the readers
+        attribute reads and table lookups over the same readers (~2.5 times
+        quicker, benchmarks/README.md), or None if a name is no plain identifier (then the readers
         are walked as data).
 
         The code is made from the vocabulary's field names and the readers'
